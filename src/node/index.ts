@@ -1,0 +1,3 @@
+// Node-only helpers: files and the Dawn GPU.
+export * from '../index.js';
+export { getDevice, nodeGpu } from './gpu.js';
