@@ -1,1 +1,5 @@
 export * from './elementwise.js';
+export * from './matmul.js';
+export * from './reduce.js';
+export * from './attention.js';
+export * from './conv.js';

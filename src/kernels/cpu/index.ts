@@ -11,3 +11,7 @@ for (const op of Object.keys(BINARY_CPU)) {
 }
 registerKernel('contiguous', 'cpu', ([x]) => copyCpu(x));
 registerKernel<{ dtype: DType }>('cast', 'cpu', ([x], { dtype }) => copyCpu(x, dtype));
+import './matmul.js';
+import './reduce.js';
+import './attention.js';
+import './conv.js';

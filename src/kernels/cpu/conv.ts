@@ -1,0 +1,2 @@
+// CPU reference kernels for the conv group (registered on import).
+export {};

@@ -1,0 +1,2 @@
+// CPU reference kernels for the matmul group (registered on import).
+export {};

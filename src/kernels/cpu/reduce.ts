@@ -1,0 +1,2 @@
+// CPU reference kernels for the reduce group (registered on import).
+export {};

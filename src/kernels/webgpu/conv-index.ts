@@ -1,0 +1,2 @@
+// WebGPU kernels for the conv group (registered on import).
+export {};

@@ -1,0 +1,2 @@
+// WebGPU kernels for the matmul group (registered on import).
+export {};

@@ -1,0 +1,2 @@
+// WebGPU kernels for the reduce group (registered on import).
+export {};

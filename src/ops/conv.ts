@@ -1,0 +1,2 @@
+// Ops of the conv group.
+export {};
