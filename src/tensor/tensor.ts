@@ -331,6 +331,14 @@ function collect(v: unknown, out: Set<Tensor>): void {
   else if (Array.isArray(v)) for (const x of v) collect(x, out);
   else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collect(x, out);
 }
+/** Takes `t` out of every open tidy scope so no enclosing tidy disposes it (autograd: leaf grads, optimizer state). */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) {
+    const i = s.lastIndexOf(t);
+    if (i >= 0) s.splice(i, 1);
+  }
+  return t;
+}
 /** Test/debug helper: clears scope state after an error escaped outside tidy. */
 export function resetScopes(): void {
   scopes = [];
