@@ -1,0 +1,12 @@
+// Gradient of add: d/da = d/db = 1. Broadcast inputs get the gradient summed back to their shape.
+import * as o from '../../ops/elementwise.js';
+import { registerGrad } from '../tape.js';
+import { sumTo } from './util.js';
+
+registerGrad('add', {
+  backward(c, [g]) {
+    const [na, nb] = c.needs;
+    const [sa, sb] = [c.inputs[0].shape, c.inputs[1].shape];
+    return [na ? sumTo(g!, sa) : null, nb ? sumTo(g!, sb) : null];
+  },
+});

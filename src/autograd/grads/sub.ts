@@ -1,0 +1,12 @@
+// Gradient of sub: d/da = 1, d/db = -1. Broadcast inputs get the gradient summed back to their shape.
+import * as o from '../../ops/elementwise.js';
+import { registerGrad } from '../tape.js';
+import { sumTo } from './util.js';
+
+registerGrad('sub', {
+  backward(c, [g]) {
+    const [na, nb] = c.needs;
+    const [sa, sb] = [c.inputs[0].shape, c.inputs[1].shape];
+    return [na ? sumTo(g!, sa) : null, nb ? o.neg(sumTo(g!, sb)) : null];
+  },
+});
