@@ -1,0 +1,91 @@
+// Cross-entropy as torch.nn.functional.cross_entropy(logits [N, V], targets i32 [N], ignore_index, 'mean'):
+// a row kernel computes loss_r = logsumexp(x_r) - x_r[t_r] (online max/sum-exp as softmax; 0 for ignored
+// rows), then a one-workgroup kernel sums the non-ignored losses and divides by their count (0/0 = NaN when
+// every row is ignored, like torch). Targets outside [0, V) that are not ignore_index cannot raise on the
+// GPU: their loss is NaN (the CPU reference throws, as torch does).
+import { Tensor } from '../../tensor/tensor.js';
+import { extraBase, rowChunks, rowGrid, rowLayout, rowWorkgroup, wgslRows, WGSL_ROW_ARGS, WGSL_ROW_BEGIN } from './reduce.js';
+import { wgslSoftmaxStats } from './softmax.js';
+import { bindElements, newOutput, wgslInput, wgslMeta } from './util.js';
+
+/** Per-row losses [N] (0 where the target is ignore_index). */
+export function crossEntropyPerRow(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
+  const dev = logits.device!;
+  const [N, V] = logits.shape;
+  const out = newOutput(dev, [N]);
+  if (N === 0) return out;
+  const L = rowLayout(logits, 1, [1], 0);
+  const n = L.outer.length;
+  const wg = rowWorkgroup(V);
+  const E = extraBase(n);
+  const pipeline = dev.pipeline(`xent:${logits.dtype}:${n}:${wg}`, () => `${wgslInput(0, 'x', logits.dtype)}
+@group(0) @binding(1) var<storage, read> tg: array<i32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${wgslMeta(3)}
+${wgslRows(n)}
+${wgslSoftmaxStats(wg)}
+@compute @workgroup_size(${wg})
+fn main(${WGSL_ROW_ARGS}) {
+  ${WGSL_ROW_BEGIN}
+  let st = row_stats(o.x, R, xk, lid);
+  if (lid == 0u) {
+    let t = tg[prm[${E + 1}u] + (prm[1] + wid) * prm[${E + 2}u]];
+    var loss = 0.0;
+    if (t != bitcast<i32>(prm[${E}u])) {
+      if (t < 0 || u32(t) >= R) {
+        loss = nan_();
+      } else {
+        loss = st.x + log(st.y) - ld_x(o.x + u32(t) * xk);
+      }
+    }
+    y[o.y] = loss;
+  }
+}`);
+  const tb = bindElements(targets, targets.offset, targets.span);
+  const extra = [ignoreIndex >>> 0, targets.offset - tb.sub, targets.strides[0]];
+  for (const c of rowChunks(dev, logits, out, L)) {
+    dev.dispatch(pipeline, [c.x, tb.range, c.y, dev.meta([...c.header, ...extra])], ...rowGrid(dev, c.count));
+  }
+  return out;
+}
+
+/** Mean loss over the rows whose target is not ignore_index, shape []. */
+export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
+  const dev = logits.device!;
+  const per = crossEntropyPerRow(logits, targets, ignoreIndex);
+  const out = newOutput(dev, []);
+  const N = logits.shape[0];
+  const pipeline = dev.pipeline('xent-mean', () => `@group(0) @binding(0) var<storage, read> l: array<f32>;
+@group(0) @binding(1) var<storage, read> tg: array<i32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${wgslMeta(3)}
+var<workgroup> sh_l: array<f32, 256>;
+var<workgroup> sh_c: array<u32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  var c = 0u;
+  for (var r = lid; r < prm[0]; r += 256u) {
+    if (tg[prm[2] + r * prm[3]] != bitcast<i32>(prm[1])) {
+      s += l[r];
+      c += 1u;
+    }
+  }
+  sh_l[lid] = s;
+  sh_c[lid] = c;
+  workgroupBarrier();
+  for (var st = 128u; st > 0u; st >>= 1u) {
+    if (lid < st) {
+      sh_l[lid] += sh_l[lid + st];
+      sh_c[lid] += sh_c[lid + st];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { y[0] = sh_l[0] / f32(sh_c[0]); }
+}`);
+  const tb = bindElements(targets, targets.offset, Math.max(targets.span, 1));
+  const lb = bindElements(per, 0, Math.max(N, 1));
+  dev.dispatch(pipeline, [lb.range, tb.range, bindElements(out, 0, 1).range, dev.meta([N, ignoreIndex >>> 0, targets.offset - tb.sub, targets.strides[0] ?? 0])], 1);
+  per.dispose();
+  return out;
+}

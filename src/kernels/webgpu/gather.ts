@@ -1,0 +1,54 @@
+// Embedding lookup: out[..., c] = table[ids[...], c] for a [V, D] table (f32 or f16, any strides) and i32 ids
+// of any shape; f32 output [...ids.shape, D]. Tables larger than one storage binding (the Vicuna-13B fp16
+// embedding is 328 MB, lavapipe binds 128 MiB) are bound in runs of rows: one dispatch per run writes the
+// outputs whose id falls in it. Out-of-range ids (GPU ids cannot be validated without a readback) give rows of
+// zeros; the op validates CPU ids before uploading them.
+import { Tensor } from '../../tensor/tensor.js';
+import { WGSL_INDEX, WGSL_MAIN_ARGS, WG, bindElements, grid, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
+
+export function gather(table: Tensor, ids: Tensor): Tensor {
+  const dev = table.device!;
+  const [V, D] = table.shape;
+  const out = newOutput(dev, [...ids.shape, D]);
+  const total = out.size;
+  if (total === 0) return out;
+  const idc = ids.contiguous();
+  const [sv, sd] = table.strides;
+  const pipeline = dev.pipeline(`gather:${table.dtype}`, () => `${wgslInput(0, 't', table.dtype)}
+@group(0) @binding(1) var<storage, read> ids: array<i32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${wgslMeta(3)}
+@compute @workgroup_size(256)
+fn main(${WGSL_MAIN_ARGS}) {
+  ${WGSL_INDEX}
+  if (gi_ >= prm[0]) { return; }
+  let g = prm[1] + gi_;
+  let D = prm[3];
+  let id = ids[prm[10] + g / D];
+  let c = g % D;
+  if (id >= i32(prm[4]) && id < i32(prm[5])) {
+    y[g - prm[2]] = ld_t(prm[7] + u32(id) * prm[8] + c * prm[9]);
+  } else if (prm[11] != 0u && (id < 0 || id >= i32(prm[6]))) {
+    y[g - prm[2]] = 0.0;
+  }
+}`);
+  // Runs of table rows that fit one binding.
+  const rowSpan = (D - 1) * sd + 1;
+  const maxT = maxBindingElements(dev, table.dtype);
+  const rowsPer = table.span <= maxT ? V : Math.max(1, Math.floor((maxT - rowSpan) / Math.max(sv, 1)) + 1);
+  // Runs of output elements that fit one binding and one dispatch grid.
+  const outPer = Math.min(maxBindingElements(dev, 'f32'), dev.limits.maxComputeWorkgroupsPerDimension * WG * 1024);
+  const ib = bindElements(idc, idc.offset, idc.size);
+  for (let start = 0; start < total; start += outPer) {
+    const count = Math.min(outPer, total - start);
+    const yb = bindElements(out, start, count);
+    for (let r0 = 0; r0 < Math.max(V, 1); r0 += rowsPer) {
+      const r1 = Math.min(V, r0 + rowsPer);
+      const tb = r1 > r0 ? bindElements(table, table.offset + r0 * sv, (r1 - r0 - 1) * sv + rowSpan) : bindElements(table, table.offset, 1);
+      const meta = [count, start, yb.sub, D, r0, r1, V, (table.offset - tb.sub) >>> 0, sv, sd, idc.offset - ib.sub, r0 === 0 ? 1 : 0];
+      dev.dispatch(pipeline, [tb.range, ib.range, yb.range, dev.meta(meta)], ...grid(dev, count));
+    }
+  }
+  if (idc !== ids) idc.dispose();
+  return out;
+}

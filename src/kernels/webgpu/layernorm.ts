@@ -1,0 +1,58 @@
+// LayerNorm over the last dim (torch semantics: biased variance, y = (x - mean) * rsqrt(var + eps) * w + b),
+// one workgroup per row, exact two-pass mean/variance in f32 with tree reductions. Optional weight and
+// bias: any 1-D view, f32 or f16.
+import { Tensor } from '../../tensor/tensor.js';
+import { extraBase, rowChunks, rowGrid, rowLayout, rowWorkgroup, sameShapeStrides, wgslRows, wgslTree, WGSL_ROW_ARGS, WGSL_ROW_BEGIN } from './reduce.js';
+import { bindElements, f32Bits, newOutput, wgslInput, wgslMeta } from './util.js';
+
+export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+  const dev = x.device!;
+  const out = newOutput(dev, x.shape);
+  if (out.size === 0) return out;
+  const axis = x.rank - 1;
+  const { ys, yk } = sameShapeStrides(x.shape, axis);
+  const L = rowLayout(x, axis, ys, yk);
+  const n = L.outer.length;
+  const wg = rowWorkgroup(L.R);
+  const E = extraBase(n);
+  let b = 1;
+  const wBind = weight ? b++ : -1, bBind = bias ? b++ : -1;
+  const yBind = b++, mBind = b;
+  const key = `layernorm:${x.dtype}:${weight?.dtype ?? '-'}:${bias?.dtype ?? '-'}:${n}:${wg}`;
+  const pipeline = dev.pipeline(key, () => `${wgslInput(0, 'x', x.dtype)}
+${weight ? wgslInput(wBind, 'w', weight.dtype) : ''}
+${bias ? wgslInput(bBind, 'bv', bias.dtype) : ''}
+@group(0) @binding(${yBind}) var<storage, read_write> y: array<f32>;
+${wgslMeta(mBind)}
+${wgslRows(n)}
+${wgslTree('s', wg, 'a + b')}
+@compute @workgroup_size(${wg})
+fn main(${WGSL_ROW_ARGS}) {
+  ${WGSL_ROW_BEGIN}
+  let eps = metaf(${E}u);
+  var p = 0.0;
+  for (var k = lid; k < R; k += ${wg}u) { p += ld_x(o.x + k * xk); }
+  let mean = wg_s(p, lid) / f32(R);
+  var q = 0.0;
+  for (var k = lid; k < R; k += ${wg}u) { let d = ld_x(o.x + k * xk) - mean; q += d * d; }
+  let rstd = inverseSqrt(wg_s(q, lid) / f32(R) + eps);
+  for (var k = lid; k < R; k += ${wg}u) {
+    var v = (ld_x(o.x + k * xk) - mean) * rstd;
+    ${weight ? `v = v * ld_w(prm[${E + 1}u] + k * prm[${E + 2}u]);` : ''}
+    ${bias ? `v = v + ld_bv(prm[${E + 3}u] + k * prm[${E + 4}u]);` : ''}
+    y[o.y + k * yk] = v;
+  }
+}`);
+  const wb = weight ? bindElements(weight, weight.offset, weight.span) : null;
+  const bb = bias ? bindElements(bias, bias.offset, bias.span) : null;
+  const extra = [
+    f32Bits(eps),
+    wb ? weight!.offset - wb.sub : 0, weight?.strides[0] ?? 0,
+    bb ? bias!.offset - bb.sub : 0, bias?.strides[0] ?? 0,
+  ];
+  for (const c of rowChunks(dev, x, out, L)) {
+    const bindings = [c.x, ...(wb ? [wb.range] : []), ...(bb ? [bb.range] : []), c.y, dev.meta([...c.header, ...extra])];
+    dev.dispatch(pipeline, bindings, ...rowGrid(dev, c.count));
+  }
+  return out;
+}
