@@ -1,12 +1,9 @@
 // Gradient of slice: the gradient placed at [start, end) of a zero tensor of the input's shape (concat of
 // zeros, g, zeros along the axis).
-import { AhamaskError } from '../../errors.js';
-import * as reduceOps from '../../ops/reduce.js';
+import { concat } from '../../ops/reduce.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { registerGrad } from '../tape.js';
 import { zerosOf } from './util.js';
-
-type ConcatFn = (ts: Tensor[], axis: number) => Tensor;
 
 registerGrad<{ axis: number; start: number; end: number }>('slice', {
   backward(c, [g]) {
@@ -19,8 +16,6 @@ registerGrad<{ axis: number; start: number; end: number }>('slice', {
     if (start > 0) parts.push(piece(start));
     parts.push(g!);
     if (end < n) parts.push(piece(n - end));
-    const concat = (reduceOps as unknown as { concat?: ConcatFn }).concat;
-    if (!concat) throw new AhamaskError('autograd: slice gradient needs concat (reduce group), not available yet');
     return [concat(parts, axis)];
   },
 });

@@ -1,20 +1,11 @@
 // Helpers shared by the gradient definitions (all written with ops, so every backend has them).
-import { AhamaskError } from '../../errors.js';
-import * as reduceOps from '../../ops/reduce.js';
+import { sum } from '../../ops/reduce.js';
 import type { Device } from '../../tensor/device.js';
 import { Tensor, fromHost, keep } from '../../tensor/tensor.js';
-
-type SumFn = (x: Tensor, axis: number, keepDims?: boolean) => Tensor;
-function sumOp(): SumFn {
-  const f = (reduceOps as unknown as { sum?: SumFn }).sum;
-  if (!f) throw new AhamaskError('autograd: the reduce group (sum) is not available yet');
-  return f;
-}
 
 /** Sums `g` down to `shape` (undoing NumPy broadcasting: leading axes and size-1 axes). */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
-  const sum = sumOp();
   let x = g;
   const lead = g.rank - shape.length;
   // Reduce from the last axis so earlier axis numbers stay valid.
@@ -31,18 +22,23 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   return r;
 }
 
-const consts = new Map<Device | 'cpu', Map<number, Tensor>>();
-/** A cached rank-0 f32 constant on the backend of `like` (never disposed). */
-export function constant(like: Tensor, v: number): Tensor {
-  const key = like.backend === 'cpu' ? 'cpu' : like.device!;
-  let m = consts.get(key);
-  if (!m) consts.set(key, (m = new Map()));
-  let t = m.get(v);
+const caches = new Map<Device | 'cpu', Map<string, Tensor>>();
+/** A cached f32 constant tensor on the backend of `like`, built once per key (never disposed). */
+export function cachedConstant(like: Tensor, key: string, shape: number[], values: () => ArrayLike<number>): Tensor {
+  const target = targetOf(like);
+  let m = caches.get(target);
+  if (!m) caches.set(target, (m = new Map()));
+  let t = m.get(key);
   if (!t || t.isDisposed) {
-    t = keep(fromHost([v], [], 'f32', key));
-    m.set(v, t);
+    t = keep(fromHost(values(), shape, 'f32', target));
+    m.set(key, t);
   }
   return t;
+}
+
+/** A cached rank-0 f32 constant on the backend of `like`. */
+export function constant(like: Tensor, v: number): Tensor {
+  return cachedConstant(like, `c:${v}`, [], () => [v]);
 }
 
 export function targetOf(like: Tensor): 'cpu' | Device {
@@ -59,4 +55,19 @@ export function invertPerm(dims: readonly number[]): number[] {
 /** A contiguous f32 zero tensor of `shape` on the backend of `like` (computed by a kernel, pooled). */
 export function zerosOf(like: Tensor, shape: readonly number[]): Tensor {
   return constant(like, 0).broadcastTo([...shape]).contiguous();
+}
+
+/** A cached f32 [n] tensor 0, 1, ..., n-1 on the backend of `like`. */
+export function arangeOf(like: Tensor, n: number): Tensor {
+  return cachedConstant(like, `arange:${n}`, [n], () => Float32Array.from({ length: n }, (_, i) => i));
+}
+
+/** `g` of a reduction's output seen with the reduced axis kept (size 1). */
+export function keepAxis(g: Tensor, axis: number, keepDims: boolean): Tensor {
+  return keepDims ? g : g.unsqueeze(axis);
+}
+
+/** Rows of the last axis: [..., D] -> [N, D] (a view when possible). */
+export function rows(t: Tensor): Tensor {
+  return t.reshape([-1, t.shape[t.rank - 1]]);
 }
