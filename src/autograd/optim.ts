@@ -50,6 +50,8 @@ export interface ParamState {
 export interface OptimizerStateDict {
   type: string;
   lr: number;
+  /** Hyper-parameters of each group (as torch's param_groups). */
+  groups?: Record<string, unknown>[];
   params: ({ step: number; shape: number[]; buffers: Record<string, number[]> } | null)[];
 }
 
@@ -128,7 +130,7 @@ export abstract class Optimizer<O extends { lr: number }> {
       for (const [k, t] of Object.entries(st.buffers)) buffers[k] = Array.from(await t.data());
       params.push({ step: st.step, shape: [...p.shape], buffers });
     }
-    return { type: this.type, lr: this.lr, params };
+    return { type: this.type, lr: this.lr, groups: this.groups.map((g) => ({ ...g.options })), params };
   }
 
   importState(sd: OptimizerStateDict): void {
@@ -145,6 +147,10 @@ export abstract class Optimizer<O extends { lr: number }> {
       for (const [k, v] of Object.entries(e.buffers)) buffers[k] = keep(fromHost(v, p.shape, 'f32', targetOf(p)));
       this.state.set(p, { step: e.step, buffers });
     });
+    if (sd.groups) {
+      if (sd.groups.length !== this.groups.length) throw new AhamaskError(`optimizer state has ${sd.groups.length} groups, the optimizer ${this.groups.length}`);
+      sd.groups.forEach((o, i) => Object.assign(this.groups[i].options, o));
+    }
     this.lr = sd.lr;
   }
 

@@ -76,13 +76,14 @@ export class Rng {
     return out;
   }
 
-  /** The generator state as plain numbers (for checkpoints). */
+  /** The generator state as plain numbers (4 words, plus the cached normal when there is one; JSON-safe). */
   getState(): number[] {
-    return [...this.s, this.spare === null ? NaN : this.spare];
+    return this.spare === null ? [...this.s] : [...this.s, this.spare];
   }
   setState(state: readonly number[]): void {
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
-    this.spare = state.length > 4 && !Number.isNaN(state[4]) ? state[4] : null;
+    const sp = state[4];
+    this.spare = typeof sp === 'number' && Number.isFinite(sp) ? sp : null;
   }
 }
 

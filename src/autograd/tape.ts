@@ -393,17 +393,22 @@ function runNode(n: Node, retain: boolean): void {
     throw e;
   }
   if (!retain) n.release();
+  // One handle per destination first (the same tensor may go to several inputs), then accumulate.
   const given = new Set<Tensor>();
+  const sends: [Parent, Tensor][] = [];
   for (let i = 0; i < n.parents.length; i++) {
     const g = ins[i];
     const q = n.parents[i];
     if (!g || !n.needs[i] || !q) continue;
     if (!sameShape(g.shape, n.inputs[i].shape)) {
+      for (const [, h] of sends) h.dispose();
       throw new AutogradError(`gradient of op '${n.op}' for input ${i} has shape [${g.shape}], expected [${n.inputs[i].shape}]`);
     }
-    const h = ownHandle(g, given);
-    if ('leaf' in q) accumulateLeaf(q.leaf, h);
-    else accumulateSlot(q.node.grads, q.index, h);
+    sends.push([q, ownHandle(g, given)]);
+  }
+  for (const [q, h] of sends) {
+    if ('leaf' in q!) accumulateLeaf(q.leaf, h);
+    else accumulateSlot(q!.node.grads, q!.index, h);
   }
   for (const x of ins) if (x && !given.has(x)) x.dispose();
   for (const x of [...gs, ...saved]) if (x && !given.has(x)) x.dispose();
