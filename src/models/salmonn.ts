@@ -1,0 +1,679 @@
+// SALMONN + AHAMask end to end (spec §2): loading from a decode config, every stage on its own (features, Whisper,
+// BEATs, fusion, Q-Former, projection, prompt wrap, LLM logits) and generation with an optional head mask.
+import { AhamaskError, FormatError, ShapeError } from '../errors.js';
+import { readAll, readText, type ByteSource, type Directory } from '../io/bytes.js';
+import { openCheckpoint, type Checkpoint } from '../io/checkpoint.js';
+import {
+  parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, resolvePath,
+  type BeatsConfig, type BertConfig, type GenerateConfig, type LlamaConfig, type SalmonnModelConfig, type Warn, type WhisperConfig,
+} from '../io/config.js';
+import { beatsSpecs, llamaSpecs, mapBeats, mapLlama, mapSalmonn, mapWhisperEncoder, salmonnKeyConfig, salmonnSpecs, whisperEncoderSpecs, type KeySpec, type WeightMap } from '../io/keymaps.js';
+import { evaluatePyPercentOn, headMask as thresholdMask, inferMaskLayout, readMaskCheckpoint } from '../io/mask.js';
+import { concat, layerNorm, linear } from '../ops/index.js';
+import { Tensor, fromHost, tidy, zeros } from '../tensor/tensor.js';
+import { BeatsEncoder, beatsValidTokens } from './beats.js';
+import { beatsFbankBatch, whisperLogMel, WHISPER_N_FRAMES, WHISPER_N_MELS } from './features.js';
+import { generate as runGenerate, generateOptionsFromConfig, type GenerateOptions, type GenerateResult, type StepModel } from './generate.js';
+import { Llama, headMaskTensors, type HeadMasks, type KVCache } from './llama.js';
+import { loadLora } from './lora.js';
+import { buildPromptText, promptIds, type PromptIds, type TextEncoderLike } from './prompt.js';
+import { QFormer, unfoldWindows, windowGeometry } from './qformer.js';
+import { LlamaTokenizer, postprocessEvaluateOutput } from './tokenizer.js';
+import { WhisperEncoder } from './whisper.js';
+import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Files
+
+/** A Directory rooted at `path` inside another (paths joined with '/'). */
+export function subDirectory(fs: Directory, path: string): Directory {
+  const base = path.replace(/[\\/]+$/, '');
+  const j = (rel: string): string => (base ? `${base}/${rel}` : rel);
+  return { name: base, open: (rel) => fs.open(j(rel)), exists: (rel) => fs.exists(j(rel)) };
+}
+
+async function readJson(fs: Directory, path: string): Promise<unknown> {
+  if (!(await fs.exists(path))) throw new FormatError(path, 'file not found');
+  const src = await fs.open(path);
+  try {
+    const text = await readText(src);
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new FormatError(src.name, `invalid JSON: ${(e as Error).message}`);
+    }
+  } finally {
+    await src.close?.();
+  }
+}
+
+async function readBytes(fs: Directory, path: string): Promise<{ bytes: Uint8Array; src: ByteSource }> {
+  if (!(await fs.exists(path))) throw new FormatError(path, 'file not found');
+  const src = await fs.open(path);
+  try {
+    return { bytes: (await readAll(src)).slice(), src };
+  } finally {
+    await src.close?.();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Architecture (from configs alone)
+
+/** bert-base-uncased (what SALMONN's BertConfig.from_pretrained("bert-base-uncased") fetches). */
+export const BERT_BASE_UNCASED: BertConfig = parseBertConfig({});
+
+export interface SalmonnConfigs {
+  whisper: WhisperConfig;
+  beats: BeatsConfig | null;
+  bert: BertConfig;
+  llama: LlamaConfig;
+  model: SalmonnModelConfig;
+}
+
+export interface SalmonnArchitecture {
+  configs: SalmonnConfigs;
+  /** Whisper output frames (max_source_positions). */
+  frames: number;
+  windowKernel: number;
+  windowStride: number;
+  windows: number;
+  /** Speech tokens fed to the LLM (windows x query tokens). */
+  speechTokens: number;
+  /** Q-Former encoder width (Whisper d_model + BEATs dim). */
+  encoderWidth: number;
+  /** AHAMask vector length L x (H + 1). */
+  maskLength: number;
+  qformerLayers: number;
+  /** Every checkpoint's expected tensors (validated before any weight is read). */
+  specs: { whisper: KeySpec[]; beats: KeySpec[]; salmonn: KeySpec[]; llama: KeySpec[] };
+}
+
+/** SALMONN's Q-Former has 2 layers whatever bert-base says (num_hidden_layers = 2 in init_speech_Qformer). */
+export const QFORMER_LAYERS = 2;
+
+export function salmonnArchitecture(c: SalmonnConfigs): SalmonnArchitecture {
+  const frames = c.whisper.max_source_positions;
+  const g = windowGeometry(frames, c.model.second_per_window, c.model.second_stride);
+  if (!c.model.window_level_Qformer) throw new AhamaskError('only the window-level Q-Former (window_level_Qformer: True) is supported');
+  if (!c.model.use_speech_Qformer) throw new AhamaskError('use_speech_Qformer: False is not supported');
+  const kc = salmonnKeyConfig({ whisper: c.whisper, beats: c.beats, bert: c.bert, llama: c.llama, model: c.model });
+  return {
+    configs: c,
+    frames,
+    windowKernel: g.kernel,
+    windowStride: g.stride,
+    windows: g.windows,
+    speechTokens: g.windows * c.model.num_speech_query_token,
+    encoderWidth: c.whisper.d_model + (c.beats ? c.beats.encoder_embed_dim : 0),
+    maskLength: c.llama.num_hidden_layers * (c.llama.num_attention_heads + 1),
+    qformerLayers: QFORMER_LAYERS,
+    specs: {
+      whisper: whisperEncoderSpecs(c.whisper),
+      beats: c.beats ? beatsSpecs(c.beats) : [],
+      salmonn: salmonnSpecs(kc),
+      llama: llamaSpecs(c.llama),
+    },
+  };
+}
+
+/** Weight bytes on the device per part (Vicuna in its checkpoint dtype, the rest f32) and activation peaks. */
+export interface MemoryEstimate {
+  weights: { whisper: number; beats: number; salmonn: number; llama: number; total: number };
+  /** Largest transient activation set while encoding one 30 s clip (bytes). */
+  encoderPeak: number;
+  /** KV cache for generation (bytes). */
+  kvCache: number;
+  /** Weights + max(encoder transient, KV cache + logits): the computed peak GPU memory. */
+  gpuPeak: number;
+  /** Host: the largest single tensor read from a checkpoint at a time plus the decoded audio/features. */
+  hostPeak: number;
+}
+
+export function memoryEstimate(a: SalmonnArchitecture, opts: { batch?: number; numBeams?: number; maxNewTokens?: number; promptTokens?: number; llamaBytesPerParam?: number } = {}): MemoryEstimate {
+  const B = opts.batch ?? 1, nb = opts.numBeams ?? 4, maxNew = opts.maxNewTokens ?? 100;
+  const c = a.configs;
+  const numel = (s: KeySpec[]): number => s.reduce((acc, k) => acc + (k.optional ? 0 : (k.shape ?? [0]).reduce((x, y) => x * y, 1)), 0);
+  const largest = (s: KeySpec[]): number => s.reduce((acc, k) => Math.max(acc, (k.shape ?? [0]).reduce((x, y) => x * y, 1)), 0);
+  const lb = opts.llamaBytesPerParam ?? 2;
+  const w = {
+    whisper: numel(a.specs.whisper) * 4,
+    beats: numel(a.specs.beats) * 4,
+    salmonn: numel(a.specs.salmonn) * 4,
+    llama: numel(a.specs.llama) * lb,
+    total: 0,
+  };
+  w.total = w.whisper + w.beats + w.salmonn + w.llama;
+  const d = c.whisper.d_model, T = a.frames, Hw = c.whisper.encoder_attention_heads;
+  // Whisper: conv1 output at 3000 frames, residual stream + qkv + ffn, attention probabilities per head block
+  const whisperPeak = 4 * B * (2 * T * d + 4 * T * d + T * c.whisper.encoder_ffn_dim + Hw * T * T);
+  let beatsPeak = 0;
+  if (c.beats) {
+    const Np = 1496, De = c.beats.encoder_embed_dim, He = c.beats.encoder_attention_heads;
+    beatsPeak = 4 * B * (2998 * 128 + 2 * He * Np * Np + 6 * Np * De + Np * c.beats.encoder_ffn_embed_dim) + 4 * He * Np * Np;
+  }
+  const encoderPeak = Math.max(whisperPeak, beatsPeak) + 4 * B * T * (a.encoderWidth + d);
+  const L = c.llama.num_hidden_layers, Hl = c.llama.num_attention_heads, hd = c.llama.hidden_size / Hl;
+  const ctx = (opts.promptTokens ?? 18) + a.speechTokens + maxNew;
+  const kvCache = 2 * L * B * nb * Hl * ctx * hd * 4;
+  const prefill = 4 * B * nb * ctx * (4 * c.llama.hidden_size + 2 * c.llama.intermediate_size) + 4 * B * nb * c.llama.vocab_size;
+  const gpuPeak = w.total + Math.max(encoderPeak, kvCache + prefill);
+  const hostPeak = Math.max(largest(a.specs.llama) * lb, largest(a.specs.whisper) * 4) * 2 + B * (480000 * 8 + 80 * 3000 * 4 + 2998 * 128 * 4);
+  return { weights: w, encoderPeak, kvCache, gpuPeak, hostPeak };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Masks
+
+/** A head mask: thresholded logits (the released checkpoints) or raw multipliers (research: continuous masks). */
+export type MaskSpec =
+  | { logits: Float32Array; probThreshold?: number }
+  /** L*H multipliers layer-major (FFN slots dropped), or rows*L*H for one mask per batch row. */
+  | { multipliers: Float32Array; rows?: number };
+
+// ---------------------------------------------------------------------------------------------------------
+// The model
+
+export interface SalmonnParams {
+  lnSpeech: NormW;
+  lnAudio: NormW | null;
+  proj: LinearW;
+}
+
+export interface LoadProgress {
+  stage: 'configs' | 'validate' | 'whisper' | 'beats' | 'salmonn' | 'llama' | 'done';
+  /** Bytes placed on the target so far / in total. */
+  done: number;
+  total: number;
+}
+
+export interface SalmonnLoadOptions {
+  /** The `model:` section (paths already resolved; src/io/config.ts). */
+  model: SalmonnModelConfig;
+  /** Opens the config's paths. */
+  fs: Directory;
+  target: Target;
+  /** Top-level prob_threshold (default 0.5). */
+  probThreshold?: number;
+  /** Overrides the mask named by weight_mask_path (null: no mask). */
+  mask?: MaskSpec | null;
+  /** The Q-Former base config (default: `<cwd>/bert-base-uncased/config.json` when present, else bert-base-uncased). */
+  bert?: BertConfig;
+  /**
+   * The working directory the original scripts run in: BertConfig.from_pretrained("bert-base-uncased") reads a
+   * local `bert-base-uncased/` folder there when one exists.
+   */
+  cwd?: string;
+  /** 'keep' (default): checkpoint precision (Vicuna fp16 stays fp16 on the GPU). */
+  weightDType?: WeightDType;
+  onProgress?: (p: LoadProgress) => void;
+  warn?: Warn;
+}
+
+export interface SpeechFeatures {
+  batch: number;
+  /** [B, 80, 3000] row-major. */
+  logmel: Float32Array;
+  /** [B, frames, 128] row-major (zero-padded audio across the batch, as the collater does). */
+  fbank: Float32Array;
+  frames: number;
+  sampleLengths: number[];
+  paddedSamples: number;
+}
+
+/** Intermediate activations handed to `onStage` (batch dimension kept). */
+export type StageName = 'whisper_logmel' | 'beats_fbank' | 'whisper_encoder_out' | 'beats_out' | 'qformer_input' | 'qformer_out' | 'speech_embeds' | 'llm_input_embeds' | 'first_step_logits';
+export type StageHook = (name: StageName, t: Tensor) => void | Promise<void>;
+
+export interface SalmonnGenerateOptions {
+  /** Instruction ('' with a mask); or the full prompt text when `rawPrompt`. */
+  prompt?: string;
+  rawPrompt?: boolean;
+  /** 'default': the loaded mask; null: none. */
+  mask?: MaskSpec | null | 'default';
+  generate?: Partial<GenerateOptions>;
+  onStage?: StageHook;
+}
+
+export interface SalmonnGenerateResult extends GenerateResult {
+  /** AHAMask: batch_decode(skip_special_tokens=True). */
+  texts: string[];
+  /** evaluate.py post-processing of texts. */
+  outputs: string[];
+  /** SALMONN's decode (special tokens kept). */
+  rawTexts: string[];
+  promptText: string;
+  inputLength: number;
+}
+
+export class Salmonn {
+  /** Per-layer head-mask tensors of the loaded mask (null: none). */
+  private defaultMasks: HeadMasks = null;
+
+  constructor(
+    readonly arch: SalmonnArchitecture,
+    readonly whisper: WhisperEncoder,
+    readonly beats: BeatsEncoder | null,
+    readonly qformer: QFormer,
+    readonly llama: Llama,
+    readonly tokenizer: LlamaTokenizer,
+    readonly p: SalmonnParams,
+    /** The loaded mask's logits (null: original SALMONN). */
+    readonly maskLogits: Float32Array | null,
+    readonly probThreshold: number,
+  ) {
+    if (maskLogits) this.defaultMasks = this.headMasks({ logits: maskLogits, probThreshold });
+  }
+
+  get target(): Target {
+    return this.llama.target;
+  }
+  get configs(): SalmonnConfigs {
+    return this.arch.configs;
+  }
+
+  /** Reads the configs the architecture needs (LLM, Whisper, BEATs cfg) without loading any weight. */
+  static async readConfigs(fs: Directory, model: SalmonnModelConfig, bert: BertConfig = BERT_BASE_UNCASED): Promise<SalmonnConfigs> {
+    const llama = parseLlamaConfig(await readJson(fs, `${model.llama_path}/config.json`), `${model.llama_path}/config.json`);
+    const whisper = parseWhisperConfig(await readJson(fs, `${model.whisper_path}/config.json`), `${model.whisper_path}/config.json`);
+    let beats: BeatsConfig | null = null;
+    if (model.beats_path) {
+      const ck = await openCheckpoint(await fs.open(model.beats_path), { select: 'model' });
+      try {
+        const root = ck.root;
+        if (!(root instanceof Map) || !root.has('cfg')) throw new FormatError(ck.file, "BEATs checkpoint has no 'cfg' dict");
+        beats = parseBeatsConfig(root.get('cfg') as never, `${ck.file}: cfg`);
+      } finally {
+        await ck.close();
+      }
+    }
+    return { whisper, beats, bert, llama, model };
+  }
+
+  /** Reads and checks a mask checkpoint against the LLM config: L x (H + 1) entries, else a ShapeError. */
+  static async readMask(fs: Directory, path: string, llama: LlamaConfig): Promise<Float32Array> {
+    if (!(await fs.exists(path))) throw new FormatError(path, 'mask checkpoint not found');
+    const src = await fs.open(path);
+    try {
+      const m = await readMaskCheckpoint(src);
+      checkMaskLength(m.logits.length, llama, m.file);
+      return m.logits;
+    } finally {
+      await src.close?.();
+    }
+  }
+
+  /**
+   * Loads SALMONN from a decode config's model section: configs, then the mask (checked against the LLM's
+   * layers x heads), then every checkpoint's keys and shapes, and only then the weights, tensor by tensor.
+   */
+  static async load(opts: SalmonnLoadOptions): Promise<Salmonn> {
+    const { fs, model, target } = opts;
+    const warn = opts.warn ?? ((m: string) => console.warn(`warning: ${m}`));
+    const progress = (stage: LoadProgress['stage'], done: number, total: number): void => opts.onProgress?.({ stage, done, total });
+    progress('configs', 0, 0);
+    let bert = opts.bert;
+    if (!bert && opts.cwd !== undefined) {
+      const bp = resolvePath(opts.cwd, 'bert-base-uncased/config.json');
+      if (await fs.exists(bp)) bert = parseBertConfig(await readJson(fs, bp), bp);
+    }
+    const configs = await Salmonn.readConfigs(fs, model, bert ?? BERT_BASE_UNCASED);
+    const arch = salmonnArchitecture(configs);
+    const probThreshold = opts.probThreshold ?? 0.5;
+    // 1. the mask, before anything heavy
+    let maskLogits: Float32Array | null = null;
+    if (opts.mask !== undefined) {
+      if (opts.mask && 'logits' in opts.mask) {
+        checkMaskLength(opts.mask.logits.length, configs.llama, 'mask');
+        maskLogits = opts.mask.logits;
+      }
+    } else if (model.weight_mask_path) {
+      maskLogits = await Salmonn.readMask(fs, model.weight_mask_path, configs.llama);
+    }
+    // 2. open every checkpoint lazily and validate all keys and shapes
+    progress('validate', 0, 0);
+    const opened: Checkpoint[] = [];
+    const open = async (c: Promise<Checkpoint>): Promise<Checkpoint> => {
+      const ck = await c;
+      opened.push(ck);
+      return ck;
+    };
+    try {
+      const wk = await open(openCheckpoint(subDirectory(fs, model.whisper_path), { prefer: 'torch' }));
+      const wMap = mapWhisperEncoder(wk.tensors, configs.whisper, { file: wk.file, warn });
+      let bMap: WeightMap | null = null;
+      if (configs.beats) {
+        const bk = await open(openCheckpoint(await fs.open(model.beats_path), { select: 'model' }));
+        bMap = mapBeats(bk.tensors, configs.beats, { file: bk.file, warn });
+      }
+      if (!model.ckpt) throw new AhamaskError("model.ckpt is not set: the SALMONN checkpoint (Q-Former, projection, LoRA) is required");
+      const sk = await open(openCheckpoint(await fs.open(model.ckpt), { select: 'model', selectOptional: true }));
+      const kc = salmonnKeyConfig({ whisper: configs.whisper, beats: configs.beats, bert: configs.bert, llama: configs.llama, model });
+      const sMap = mapSalmonn(sk.tensors, kc, { file: sk.file, warn });
+      const lk = await open(openCheckpoint(subDirectory(fs, model.llama_path)));
+      const lMap = mapLlama(lk.tensors, configs.llama, { file: lk.file, warn });
+      const tokBytes = await readBytes(fs, `${model.llama_path}/tokenizer.model`);
+      let cleanUp = false;
+      if (await fs.exists(`${model.llama_path}/tokenizer_config.json`)) {
+        const tc = (await readJson(fs, `${model.llama_path}/tokenizer_config.json`)) as { clean_up_tokenization_spaces?: boolean };
+        cleanUp = tc?.clean_up_tokenization_spaces === true;
+      }
+      const tokenizer = LlamaTokenizer.fromBytes(tokBytes.bytes, { file: tokBytes.src.name, cleanUpTokenizationSpaces: cleanUp });
+      // 3. weights, tensor by tensor
+      const bytesOf = (m: WeightMap | null, f16: boolean): number => {
+        let n = 0;
+        if (m) for (const t of m.values()) n += t.numel * (f16 && t.dtype === 'f16' ? 2 : 4);
+        return n;
+      };
+      const total = bytesOf(wMap, true) + bytesOf(bMap, true) + bytesOf(sMap, true) + bytesOf(lMap, true);
+      let done = 0;
+      const on = (stage: LoadProgress['stage']) => (_name: string, bytes: number) => {
+        done += bytes;
+        progress(stage, done, total);
+      };
+      const dtype = opts.weightDType ?? 'keep';
+      const whisper = await WhisperEncoder.load(wMap, configs.whisper, target, { dtype, onTensor: on('whisper') });
+      const beats = bMap && configs.beats ? await BeatsEncoder.load(bMap, configs.beats, target, { dtype, onTensor: on('beats') }) : null;
+      const qformer = await QFormer.load(sMap, {
+        bert: configs.bert, layers: QFORMER_LAYERS, crossAttentionFreq: 1, numQuery: model.num_speech_query_token, encoderWidth: arch.encoderWidth,
+      }, target, { dtype, onTensor: on('salmonn') });
+      const ld = new Loader(sMap, target, dtype, on('salmonn'));
+      const p: SalmonnParams = {
+        lnSpeech: await ld.norm('ln_speech', 1e-5),
+        lnAudio: configs.beats ? await ld.norm('ln_audio', 1e-5) : null,
+        proj: await ld.linear('speech_llama_proj'),
+      };
+      const lora = model.lora ? await loadLora(sMap, configs.llama.num_hidden_layers, { rank: model.lora_rank, alpha: model.lora_alpha }, target, on('salmonn')) : undefined;
+      const llama = await Llama.load(lMap, configs.llama, target, { dtype, lora, onTensor: on('llama') });
+      progress('done', done, total);
+      const s = new Salmonn(arch, whisper, beats, qformer, llama, tokenizer, p, maskLogits, probThreshold);
+      if (opts.mask && 'multipliers' in opts.mask) s.defaultMasks = s.headMasks(opts.mask);
+      return s;
+    } finally {
+      for (const c of opened) await c.close();
+    }
+  }
+
+  /** What evaluate.py prints: the percentage of mask entries (FFN slots included) with sigmoid >= threshold. */
+  maskPercentOn(): number | null {
+    return this.maskLogits ? evaluatePyPercentOn(this.maskLogits, this.probThreshold) : null;
+  }
+
+  // ---- stages ------------------------------------------------------------------------------------------
+
+  /** Whisper log-mel (per item, 30 s padding) and BEATs fbank (items zero-padded to the longest, as the collater). */
+  static features(wavs: ArrayLike<number>[]): SpeechFeatures {
+    if (wavs.length === 0) throw new AhamaskError('features: empty batch');
+    const per = WHISPER_N_MELS * WHISPER_N_FRAMES;
+    const logmel = new Float32Array(wavs.length * per);
+    wavs.forEach((w, b) => logmel.set(whisperLogMel(w), b * per));
+    const fb = beatsFbankBatch(wavs);
+    return { batch: wavs.length, logmel, fbank: fb.data, frames: fb.frames, sampleLengths: fb.lengths, paddedSamples: Math.max(...fb.lengths) };
+  }
+
+  /** [B, 80, 3000] -> Whisper encoder output [B, 1500, d]. */
+  encodeWhisper(logmel: Tensor): Tensor {
+    return this.whisper.forward(logmel);
+  }
+
+  /** fbank [B, T, 128] -> BEATs output [B, Np, D]; sample lengths give the padding mask of a padded batch. */
+  encodeBeats(fbank: Tensor, sampleLengths?: number[], paddedSamples?: number): Tensor {
+    if (!this.beats) throw new AhamaskError('this SALMONN has no BEATs encoder (beats_path is empty)');
+    let valid: number[] | undefined;
+    if (sampleLengths && fbank.shape[0] > 1) {
+      const T = fbank.shape[1];
+      valid = beatsValidTokens(sampleLengths, paddedSamples ?? Math.max(...sampleLengths), T, this.beats.tokensFor(T));
+    }
+    return this.beats.forward(fbank, valid);
+  }
+
+  /** ln_speech(whisper) ++ zero-pad(ln_audio(beats)) on channels -> [B, 1500, C] (the Q-Former input). */
+  fuse(whisperOut: Tensor, beatsOut: Tensor | null): Tensor {
+    const { p } = this;
+    return tidy(() => {
+      let speech = layerNorm(whisperOut, p.lnSpeech.w, p.lnSpeech.b, p.lnSpeech.eps);
+      if (!beatsOut || !p.lnAudio) return speech;
+      let audio = layerNorm(beatsOut, p.lnAudio.w, p.lnAudio.b, p.lnAudio.eps);
+      const [B, Ts, Cs] = speech.shape, [, Ta, Ca] = audio.shape;
+      if (Ta < Ts) audio = concat([audio, zeros([B, Ts - Ta, Ca], { device: this.target })], 1);
+      else if (Ta > Ts) speech = concat([speech, zeros([B, Ta - Ts, Cs], { device: this.target })], 1);
+      return concat([speech, audio], 2);
+    });
+  }
+
+  /** Q-Former over the windows of the fused sequence -> [B, windows * queries, hidden]. */
+  runQformer(fused: Tensor): Tensor {
+    const [B] = fused.shape;
+    return tidy(() => {
+      const win = unfoldWindows(fused, this.arch.windowKernel, this.arch.windowStride);
+      const q = this.qformer.forward(win);
+      return q.reshape([B, -1, q.shape[2]]);
+    });
+  }
+
+  /** speech_llama_proj -> the speech tokens [B, N, llm_hidden]. */
+  project(q: Tensor): Tensor {
+    return linear(q, this.p.proj.w, this.p.proj.b ?? undefined);
+  }
+
+  /** Waveforms (16 kHz, SALMONN-normalised) -> speech embeddings [B, N, d], releasing encoder buffers on the way. */
+  async encodeSpeech(wavs: ArrayLike<number>[], onStage?: StageHook): Promise<Tensor> {
+    const f = Salmonn.features(wavs);
+    const B = f.batch;
+    const dev = this.target;
+    const logmel = fromHost(f.logmel, [B, WHISPER_N_MELS, WHISPER_N_FRAMES], 'f32', dev);
+    await onStage?.('whisper_logmel', logmel);
+    const w = this.encodeWhisper(logmel);
+    logmel.dispose();
+    await onStage?.('whisper_encoder_out', w);
+    let b: Tensor | null = null;
+    if (this.beats) {
+      const fb = fromHost(f.fbank, [B, f.frames, 128], 'f32', dev);
+      await onStage?.('beats_fbank', fb);
+      b = this.encodeBeats(fb, f.sampleLengths, f.paddedSamples);
+      fb.dispose();
+      await onStage?.('beats_out', b);
+    }
+    const fused = this.fuse(w, b);
+    w.dispose();
+    b?.dispose();
+    await onStage?.('qformer_input', fused);
+    const q = this.runQformer(fused);
+    fused.dispose();
+    await onStage?.('qformer_out', q);
+    const s = this.project(q);
+    q.dispose();
+    await onStage?.('speech_embeds', s);
+    return s;
+  }
+
+  /** The prompt ids for an instruction (or a full prompt text with `raw`). */
+  promptIds(prompt: string, raw = false): PromptIds {
+    const text = raw ? prompt : buildPromptText(this.configs.model.prompt_template, prompt);
+    return promptIds(this.tokenizer as TextEncoderLike, text);
+  }
+
+  /** [BOS] ++ embed(p_before) ++ speech ++ embed(p_after) -> inputs_embeds [B, T, d]. */
+  wrapPrompt(speech: Tensor, ids: PromptIds): Tensor {
+    const B = speech.shape[0];
+    const rep = (x: number[]): number[] => Array.from({ length: B }, () => x).flat();
+    return tidy(() => {
+      const parts = [this.llama.embed(rep([this.tokenizer.bosId]), [B, 1])];
+      if (ids.before.length) parts.push(this.llama.embed(rep(ids.before), [B, ids.before.length]));
+      parts.push(speech);
+      if (ids.after.length) parts.push(this.llama.embed(rep(ids.after), [B, ids.after.length]));
+      return concat(parts, 1);
+    });
+  }
+
+  /** Per-layer head-mask tensors for a MaskSpec ('default': the loaded mask; null: none). */
+  headMasks(mask: MaskSpec | null | 'default'): HeadMasks {
+    if (mask === 'default') return this.defaultMasks;
+    if (mask === null) return null;
+    const L = this.configs.llama.num_hidden_layers, H = this.configs.llama.num_attention_heads;
+    if ('logits' in mask) {
+      checkMaskLength(mask.logits.length, this.configs.llama, 'mask');
+      return headMaskTensors(thresholdMask(mask.logits, { nLayers: L, nHeads: H }, mask.probThreshold ?? this.probThreshold), L, H, this.target);
+    }
+    const rows = mask.rows ?? 1;
+    return headMaskTensors(mask.multipliers, L, H, this.target, rows);
+  }
+
+  /** LLM logits [B, T, V] for every position of inputs_embeds (no cache). */
+  logits(embeds: Tensor, mask: MaskSpec | null | 'default' = 'default'): Tensor {
+    const m = this.headMasks(mask);
+    try {
+      return this.llama.logits(embeds, { headMasks: m });
+    } finally {
+      if (m && m !== this.defaultMasks) for (const t of m) t?.dispose();
+    }
+  }
+
+  /** A StepModel over inputs_embeds for generate(). */
+  session(embeds: Tensor, mask: MaskSpec | null | 'default', maxNewTokens: number): LlamaSession {
+    return new LlamaSession(this.llama, embeds, mask === 'default' ? this.defaultMasks : this.headMasks(mask), mask !== 'default', maxNewTokens);
+  }
+
+  /** End to end: waveforms (or precomputed speech embeddings) -> generated ids and texts. */
+  async generate(input: { wavs: ArrayLike<number>[] } | { speech: Tensor }, opts: SalmonnGenerateOptions = {}): Promise<SalmonnGenerateResult> {
+    const g: GenerateOptions = { ...generateOptionsFromConfig({}), ...opts.generate };
+    const speech = 'wavs' in input ? await this.encodeSpeech(input.wavs, opts.onStage) : input.speech;
+    const ids = this.promptIds(opts.prompt ?? '', opts.rawPrompt);
+    const embeds = this.wrapPrompt(speech, ids);
+    if ('wavs' in input) speech.dispose();
+    await opts.onStage?.('llm_input_embeds', embeds);
+    const B = embeds.shape[0];
+    const sess = this.session(embeds, opts.mask === undefined ? 'default' : opts.mask, g.maxNewTokens);
+    if (opts.onStage) sess.onFirstLogits = (t) => opts.onStage!('first_step_logits', t);
+    let r: GenerateResult;
+    try {
+      r = await runGenerate(sess, B, g);
+    } finally {
+      sess.dispose();
+      embeds.dispose();
+    }
+    const texts = r.sequences.map((s) => this.tokenizer.decode(s, { skipSpecialTokens: true }));
+    return {
+      ...r,
+      texts,
+      outputs: texts.map(postprocessEvaluateOutput),
+      rawTexts: r.sequences.map((s) => this.tokenizer.decode(s, { skipSpecialTokens: false })),
+      promptText: ids.text,
+      inputLength: 1 + ids.before.length + speech.shape[1] + ids.after.length,
+    };
+  }
+
+  dispose(): void {
+    this.whisper.dispose();
+    this.beats?.dispose();
+    this.qformer.dispose();
+    this.llama.dispose();
+    disposeTree(this.p);
+    if (this.defaultMasks) for (const t of this.defaultMasks) t?.dispose();
+  }
+}
+
+export function checkMaskLength(n: number, llama: LlamaConfig, file: string): void {
+  const L = llama.num_hidden_layers, H = llama.num_attention_heads;
+  try {
+    inferMaskLayout(n, L, H);
+  } catch {
+    throw new ShapeError(`${file}: the mask has ${n} entries, but the LLM has ${L} layers x (${H} heads + 1) = ${L * (H + 1)}`);
+  }
+}
+
+/** The LLaMA decoder as a StepModel: prefill over inputs_embeds, then one token per row, with a KV cache. */
+export class LlamaSession implements StepModel {
+  private cache: KVCache | null = null;
+  private rows = 0;
+  private masks: HeadMasks;
+  /** Mask tensors this session created (row-expanded copies). */
+  private expanded: Tensor[] = [];
+  /** Called with the prefill logits [B, V] (before replication for beams). */
+  onFirstLogits?: (t: Tensor) => void | Promise<void>;
+
+  constructor(
+    readonly llama: Llama,
+    readonly embeds: Tensor,
+    masks: HeadMasks,
+    private readonly ownsMasks: boolean,
+    readonly maxNewTokens: number,
+  ) {
+    this.masks = masks;
+  }
+
+  get vocab(): number {
+    return this.llama.vocabSize;
+  }
+
+  private expandMasks(copies: number): void {
+    if (!this.masks || copies === 1) return;
+    const m = this.masks;
+    if (m.every((t) => !t || t.rank === 1)) return;
+    this.masks = m.map((t) => {
+      if (!t || t.rank !== 2) return t;
+      const e = tidy(() => t.unsqueeze(1).broadcastTo([t.shape[0], copies, t.shape[1]]).contiguous().reshape([t.shape[0] * copies, t.shape[1]]));
+      this.expanded.push(e);
+      return e;
+    });
+    if (this.ownsMasks) for (const t of m) t?.dispose();
+  }
+
+  async prefill(copies: number): Promise<Float32Array> {
+    const [B, T] = this.embeds.shape;
+    const cap = T + this.maxNewTokens + 1;
+    this.rows = B * copies;
+    let logits: Tensor;
+    if (copies === 1) {
+      this.cache = this.llama.createCache(B, cap);
+      logits = this.llama.lastLogits(this.embeds, this.cache, this.masks);
+    } else if (B === 1) {
+      this.cache = this.llama.createCache(copies, cap);
+      logits = this.llama.lastLogits(this.embeds, this.cache, this.masks, 1);
+      this.cache.reorder(new Array(copies).fill(0));
+      this.expandMasks(copies);
+    } else {
+      this.cache = this.llama.createCache(B * copies, cap);
+      const [, , d] = this.embeds.shape;
+      const rep = tidy(() => this.embeds.unsqueeze(1).broadcastTo([B, copies, T, d]).contiguous().reshape([B * copies, T, d]));
+      this.expandMasks(copies);
+      const full = this.llama.lastLogits(rep, this.cache, this.masks);
+      rep.dispose();
+      logits = tidy(() => full.reshape([B, copies, -1]).slice(1, 0, 1).contiguous().reshape([B, -1]));
+      full.dispose();
+    }
+    await this.onFirstLogits?.(logits);
+    const host = (await logits.data()) as Float32Array;
+    logits.dispose();
+    if (copies === 1) return host;
+    const V = this.vocab;
+    const out = new Float32Array(this.rows * V);
+    for (let r = 0; r < this.rows; r++) out.set(host.subarray(Math.floor(r / copies) * V, (Math.floor(r / copies) + 1) * V), r * V);
+    return out;
+  }
+
+  async step(tokens: number[]): Promise<Float32Array> {
+    if (!this.cache) throw new AhamaskError('step() before prefill()');
+    if (tokens.length !== this.rows) throw new ShapeError(`step: ${tokens.length} tokens for ${this.rows} rows`);
+    const x = this.llama.embed(tokens, [this.rows, 1]);
+    const l = this.llama.lastLogits(x, this.cache, this.masks);
+    x.dispose();
+    const host = (await l.data()) as Float32Array;
+    l.dispose();
+    return host;
+  }
+
+  reorder(idx: number[]): void {
+    this.cache?.reorder(idx);
+  }
+
+  dispose(): void {
+    this.cache?.dispose();
+    this.cache = null;
+    if (this.ownsMasks && this.masks) for (const t of this.masks) t?.dispose();
+    for (const t of this.expanded) t.dispose();
+    this.expanded = [];
+  }
+}
+
+export type { GenerateConfig };
