@@ -1,4 +1,5 @@
 // Helpers shared by the gradient definitions (all written with ops, so every backend has them).
+import * as o from '../../ops/elementwise.js';
 import { sum } from '../../ops/reduce.js';
 import type { Device } from '../../tensor/device.js';
 import { Tensor, fromHost, keep } from '../../tensor/tensor.js';
@@ -70,4 +71,26 @@ export function keepAxis(g: Tensor, axis: number, keepDims: boolean): Tensor {
 /** Rows of the last axis: [..., D] -> [N, D] (a view when possible). */
 export function rows(t: Tensor): Tensor {
   return t.reshape([-1, t.shape[t.rank - 1]]);
+}
+
+/** d gelu(x)/dx for the exact-erf GELU: Φ(x) + x·φ(x), with Φ(x) = gelu(x)/x (no erf op), 1/2 near 0. */
+export function geluDeriv(x: Tensor): Tensor {
+  // Near 0 (|x| < 1e-30, also where a GPU flushes denormals) use Φ = 1/2.
+  const tiny = o.greater(constant(x, 1e-30), o.abs(x));
+  const cdf = o.add(o.div(o.gelu(x), o.add(x, tiny)), o.scale(tiny, 0.5));
+  const pdf = o.scale(o.exp(o.scale(o.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return o.add(cdf, o.mul(x, pdf));
+}
+
+/** d silu(x)/dx = s·(1 + x·(1 - s)), s = sigmoid(x). */
+export function siluDeriv(x: Tensor): Tensor {
+  const s = o.sigmoid(x);
+  return o.mul(s, o.addScalar(o.mul(x, o.affine(s, -1, 1)), 1));
+}
+
+/** g ⊙ act'(z) for the matmul epilogue activations. */
+export function activationGrad(act: 'gelu' | 'silu' | 'relu' | 'none', z: Tensor, g: Tensor): Tensor {
+  if (act === 'none') return g;
+  if (act === 'relu') return o.mul(g, o.greater(z, constant(z, 0)));
+  return o.mul(g, act === 'gelu' ? geluDeriv(z) : siluDeriv(z));
 }
