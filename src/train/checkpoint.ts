@@ -40,6 +40,8 @@ export interface ResumeState {
   loader: LoaderState;
   /** Data-parallel world size the run used (informational). */
   worldSize: number;
+  /** Running sums of the epoch in progress (for its mean train loss). */
+  epochStats?: { loss: number; ce: number; n: number };
 }
 
 export interface TrainCheckpoint {
@@ -108,6 +110,7 @@ function resumeToPy(r: ResumeState): PyValue {
     ['global_step', r.globalStep],
     ['epochs_done', r.epochsDone],
     ['world_size', r.worldSize],
+    ['epoch_stats', r.epochStats ? [pyFloat(r.epochStats.loss), pyFloat(r.epochStats.ce), r.epochStats.n] : null],
     ['rng', rng],
     ['loader', new Map<string, PyValue>([
       ['pass', r.loader.pass],
@@ -170,11 +173,13 @@ function resumeFromPy(v: unknown, file: string): ResumeState | null {
   if (rngMap instanceof Map) for (const [k, x] of rngMap) rng[String(k)] = rngFromPy(x, file, String(k));
   const l = getKey(v, 'loader');
   const passRng = getKey(l, 'pass_rng');
+  const es = getKey(v, 'epoch_stats');
   return {
     version: 1,
     globalStep: num(getKey(v, 'global_step')) ?? 0,
     epochsDone: num(getKey(v, 'epochs_done')) ?? 0,
     worldSize: num(getKey(v, 'world_size')) ?? 1,
+    epochStats: Array.isArray(es) && es.length === 3 ? { loss: num(es[0]) ?? 0, ce: num(es[1]) ?? 0, n: num(es[2]) ?? 0 } : undefined,
     rng,
     loader: {
       pass: num(getKey(l, 'pass')) ?? 0,
