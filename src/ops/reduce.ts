@@ -7,11 +7,11 @@ import { normAxis, shapesEqual } from '../tensor/shape.js';
 import { Tensor, fromHost } from '../tensor/tensor.js';
 
 /**
- * Host ids/positions/targets uploaded for a GPU op are freed right after it, unless `diff` is part of an
- * autograd graph (the tape keeps the op's inputs for the backward pass; tidy() frees them later).
+ * Host ids/positions/targets uploaded for a GPU op are freed right after it (the autograd tape retains the
+ * storages it saves, so a later backward still sees them).
  */
-function freeUpload(upload: Tensor, original: Tensor, diff: Tensor): void {
-  if (upload !== original && !diff.requiresGrad && !diff.node) upload.dispose();
+function freeUpload(upload: Tensor, original: Tensor): void {
+  if (upload !== original) upload.dispose();
 }
 
 function axisOf(x: Tensor, axis: number, what: string): number {
@@ -101,7 +101,7 @@ export function rope(x: Tensor, positions: Tensor, theta = 10000, opts: RopeOpti
     if (x.backend !== 'cpu') p = fromHost(positions.dataSync(), positions.shape, 'i32', x.device!);
   }
   const y = run1('rope', [x, p], { theta, layout, maxPosition });
-  freeUpload(p, positions, x);
+  freeUpload(p, positions);
   return y;
 }
 
@@ -122,7 +122,7 @@ export function gather(table: Tensor, ids: Tensor): Tensor {
     if (table.backend !== 'cpu') i = fromHost(v, ids.shape, 'i32', table.device!);
   }
   const y = run1('gather', [table, i], {});
-  freeUpload(i, ids, table);
+  freeUpload(i, ids);
   return y;
 }
 
@@ -190,7 +190,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = -100
   checkCE(logits, targets);
   const t = ceTargets(logits, targets, ignoreIndex);
   const y = run1('crossEntropy', [logits, t], { ignoreIndex });
-  freeUpload(t, targets, logits);
+  freeUpload(t, targets);
   return y;
 }
 
@@ -200,6 +200,6 @@ export function crossEntropyPerRow(logits: Tensor, targets: Tensor, ignoreIndex 
   checkCE(logits, targets);
   const t = ceTargets(logits, targets, ignoreIndex);
   const y = run1('crossEntropyPerRow', [logits, t], { ignoreIndex });
-  freeUpload(t, targets, logits);
+  freeUpload(t, targets);
   return y;
 }

@@ -81,7 +81,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     workgroupBarrier();
   }
-  if (lid == 0u) { y[0] = sh_l[0] / f32(sh_c[0]); }
+  // Every row ignored: NaN as torch (0 / 0 is not reliably NaN under the drivers' float optimisations).
+  if (lid == 0u) { y[0] = select(sh_l[0] / f32(sh_c[0]), bitcast<f32>(0x7fc00000u + (prm[0] & 0u)), sh_c[0] == 0u); }
 }`);
   const tb = bindElements(targets, targets.offset, Math.max(targets.span, 1));
   const lb = bindElements(per, 0, Math.max(N, 1));
