@@ -2,6 +2,7 @@
 import './abs.js';
 import './add.js';
 import './affine.js';
+import './attention.js';
 import './axpy.js';
 import './broadcastTo.js';
 import './cast.js';
