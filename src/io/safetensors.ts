@@ -1,0 +1,127 @@
+// safetensors: single files and sharded folders (model.safetensors.index.json). Lazy: only the header is read.
+import { FormatError } from '../errors.js';
+import { joinName, openOwned, readText, type ByteSource, type Directory } from './bytes.js';
+import { LazyTensor, contiguousStrides, DTYPE_SIZE, numelOf, type DType, type StoredTensor } from './torch.js';
+
+const ST_DTYPES: Record<string, DType> = {
+  F32: 'f32', F16: 'f16', BF16: 'bf16', F64: 'f64', I64: 'i64', I32: 'i32', U8: 'u8', BOOL: 'bool',
+};
+/** Headers above this are refused (real ones are a few hundred KB). */
+const MAX_HEADER = 100 * 1024 * 1024;
+
+export interface SafetensorsFile {
+  readonly file: string;
+  readonly tensors: Map<string, StoredTensor>;
+  readonly metadata: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Parses the header of one .safetensors file; tensors read their bytes on demand. */
+export async function openSafetensors(source: ByteSource): Promise<SafetensorsFile> {
+  const file = source.name;
+  if (source.size < 8) throw new FormatError(file, `not a safetensors file: ${source.size} bytes is shorter than the 8-byte header length`);
+  const lenBytes = await source.read(0, 8);
+  const dv = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8);
+  const lo = dv.getUint32(0, true), hi = dv.getUint32(4, true);
+  const n = hi * 0x100000000 + lo;
+  if (n > source.size - 8) throw new FormatError(file, `safetensors header length ${n} (at offset 0) goes beyond the file size ${source.size}`);
+  if (n > MAX_HEADER) throw new FormatError(file, `safetensors header length ${n} is implausibly large`);
+  if (n < 2) throw new FormatError(file, `safetensors header length ${n} is too small`);
+  const text = new TextDecoder().decode(await source.read(8, n));
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(file, `safetensors header (offset 8, ${n} bytes) is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new FormatError(file, 'safetensors header is not a JSON object');
+  const dataStart = 8 + n;
+  const dataSize = source.size - dataStart;
+  const tensors = new Map<string, StoredTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (info && typeof info === 'object') metadata = info as Record<string, string>;
+      continue;
+    }
+    const bad = (m: string): never => { throw new FormatError(file, `tensor '${name}': ${m}`); };
+    if (!info || typeof info !== 'object') bad('header entry is not an object');
+    const { dtype, shape, data_offsets } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof dtype !== 'string' || !(dtype in ST_DTYPES)) bad(`unsupported dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      bad(`bad data_offsets ${JSON.stringify(data_offsets)}`);
+    }
+    const dt = ST_DTYPES[dtype as string];
+    const [b, e] = data_offsets as number[];
+    const shp = shape as number[];
+    const need = numelOf(shp) * DTYPE_SIZE[dt];
+    if (e < b || e > dataSize) bad(`data_offsets [${b}, ${e}] are outside the data section (${dataSize} bytes after the header)`);
+    if (e - b !== need) bad(`shape [${shp}] x ${dt} needs ${need} bytes, data_offsets give ${e - b}`);
+    const abs = dataStart + b;
+    tensors.set(name, new LazyTensor(dt, shp, contiguousStrides(shp), 0, e - b, `${file}: '${name}'`, (o, len) => source.read(abs + o, len)));
+  }
+  return { file, tensors, metadata, close: async () => { await source.close?.(); } };
+}
+
+export interface ShardIndex {
+  /** tensor name -> shard file name (relative to the folder). */
+  weightMap: Map<string, string>;
+  metadata: Record<string, unknown>;
+}
+
+/** Parses a HF `*.index.json` (model.safetensors.index.json / pytorch_model.bin.index.json). */
+export function parseShardIndex(text: string, file: string): ShardIndex {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(file, `not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const wm = (j as { weight_map?: unknown })?.weight_map;
+  if (!wm || typeof wm !== 'object' || Array.isArray(wm)) throw new FormatError(file, "no 'weight_map' object");
+  const weightMap = new Map<string, string>();
+  for (const [k, v] of Object.entries(wm as Record<string, unknown>)) {
+    if (typeof v !== 'string' || v.includes('..') || v.startsWith('/')) throw new FormatError(file, `bad shard name for '${k}': ${JSON.stringify(v)}`);
+    weightMap.set(k, v);
+  }
+  return { weightMap, metadata: ((j as { metadata?: Record<string, unknown> }).metadata ?? {}) };
+}
+
+export async function readShardIndex(dir: Directory, rel: string): Promise<ShardIndex> {
+  const src = await dir.open(rel);
+  try {
+    return parseShardIndex(await readText(src), joinName(dir.name, rel));
+  } finally {
+    await src.close?.();
+  }
+}
+
+/**
+ * Opens a sharded safetensors folder via its index. Every shard's header is read; each tensor named in the index
+ * must be in its shard (FormatError otherwise).
+ */
+export async function openShardedSafetensors(dir: Directory, indexName = 'model.safetensors.index.json'): Promise<SafetensorsFile> {
+  const index = await readShardIndex(dir, indexName);
+  const shards = [...new Set(index.weightMap.values())];
+  const opened: SafetensorsFile[] = [];
+  const tensors = new Map<string, StoredTensor>();
+  const close = async (): Promise<void> => { for (const s of opened) await s.close(); };
+  try {
+    const byShard = new Map<string, SafetensorsFile>();
+    for (const shard of shards) {
+      const f = await openOwned(dir, shard, openSafetensors);
+      opened.push(f);
+      byShard.set(shard, f);
+    }
+    for (const [name, shard] of index.weightMap) {
+      const t = byShard.get(shard)!.tensors.get(name);
+      if (!t) throw new FormatError(joinName(dir.name, shard), `tensor '${name}' listed in ${indexName} is not in this shard`);
+      tensors.set(name, t);
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { file: joinName(dir.name, indexName), tensors, metadata: {}, close };
+}
