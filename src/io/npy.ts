@@ -24,6 +24,8 @@ export function parseNpy(bytes: Uint8Array, file?: string): NpyArray {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length < 10 || magic.some((m, i) => bytes[i] !== m)) throw new NpyError('not a .npy file (bad magic)', file);
   const major = bytes[6];
+  if (major !== 1 && major !== 2 && major !== 3) throw new NpyError(`unsupported .npy version ${major}`, file);
+  if (major !== 1 && bytes.length < 12) throw new NpyError('truncated header', file);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
   const hstart = major === 1 ? 10 : 12;
