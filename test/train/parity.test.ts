@@ -1,0 +1,169 @@
+// Reference parity of AHAMask training on the tiny-salmonn fixture (expected/training/, official PyTorch code):
+//  - the LLM stage from the fixture's batched speech embeddings (loss, dLoss/dlogits at step 0), CPU and GPU;
+//  - end to end through `ahamask train` (audio -> 3 steps) for det_init_official (no noise) and
+//    gumbel_init_official (replayed Exp(1) draws): hard masks, gradients, masks after each step, losses, lr, τ;
+//  - resume equivalence (2 steps, then --resume to 3 = 3 uninterrupted steps), checkpoint round trip through
+//    our reader and evaluate's mask reader (and torch.load when python3 has torch).
+// The fixture's logits cover the real vocabulary only (no [PAD] row); a model whose lm_head had a zero [PAD] row
+// would be compared with *_with_zero_pad_logit instead (README).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FIXTURE, ROOT } from '../helpers/paths.js';
+import '../../src/index.js';
+import '../../src/autograd/index.js';
+import { backwardMany, gumbelSigmoid, requiresGrad } from '../../src/autograd/index.js';
+import { parseTrainConfig } from '../../src/io/config.js';
+import { npyToFloat64, parseNpy } from '../../src/io/npy.js';
+import { MemorySource } from '../../src/io/bytes.js';
+import { Salmonn } from '../../src/models/salmonn.js';
+import type { Target } from '../../src/models/weights.js';
+import { fromHost } from '../../src/tensor/tensor.js';
+import { getDevice } from '../../src/node/gpu.js';
+import { readMaskCheckpointFile } from '../../src/node/files.js';
+import { nodeFileSystem } from '../../src/cli/evaluate.js';
+import { salmonnObjective } from '../../src/train/salmonn.js';
+import { readTrainCheckpoint } from '../../src/train/checkpoint.js';
+
+const EXP = join(FIXTURE, 'expected/training');
+const npy = (p: string): Float32Array => {
+  const a = parseNpy(new Uint8Array(readFileSync(p)), p);
+  return a.dtype === 'f4' ? (a.data as Float32Array) : Float32Array.from(npyToFloat64(a));
+};
+const tj = JSON.parse(readFileSync(join(EXP, 'training.json'), 'utf8'));
+const RUNS = ['det_init_official', 'gumbel_init_official'] as const;
+const tmp = mkdtempSync(join(tmpdir(), 'ahamask-parity-'));
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.is(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+/** README: grad within `abs` absolute or 1e-3 relative, per entry. */
+function assertGrad(got: ArrayLike<number>, exp: ArrayLike<number>, abs: number, what: string): void {
+  assert.is(got.length, exp.length);
+  for (let i = 0; i < exp.length; i++) {
+    const d = Math.abs(got[i] - exp[i]);
+    assert.ok(d <= abs || d <= 1e-3 * Math.abs(exp[i]), `${what}[${i}]: ${got[i]} vs ${exp[i]} (|d| ${d})`);
+  }
+}
+
+async function stage(target: Target): Promise<void> {
+  const cfg = parseTrainConfig(readFileSync(join(FIXTURE, 'train_config.yaml'), 'utf8'), { file: 'train_config.yaml', cwd: FIXTURE, warn: () => {} });
+  const model = await Salmonn.load({ model: cfg.model, fs: nodeFileSystem(FIXTURE), target, mask: null, cwd: FIXTURE, warn: () => {} });
+  try {
+    const obj = salmonnObjective(model, cfg.model);
+    const sp = npy(join(EXP, 'speech_embeds_batch.npy'));
+    const items = tj.batch.map((b: { text: string }, i: number) => ({ prompt: tj.prompt[i], text: b.text, speech: { data: sp.slice(i * 88 * 64, (i + 1) * 88 * 64), tokens: 88, dim: 64 } }));
+    const batch = obj.prepare(items);
+    assert.ok(maxAbs(await batch.embeds.data(), npy(join(EXP, 'llm_inputs_embeds.npy'))) <= 2e-4, 'llm_inputs_embeds');
+    const targets = npy(join(EXP, 'targets.npy'));
+    assert.equal(Array.from(batch.labels), Array.from(targets));
+    const zeroPad = model.llama.vocabSize === tj.pad_id + 1;
+    for (const run of RUNS) {
+      const theta = requiresGrad(fromHost(npy(join(EXP, run, 'mask_init.npy')), [15], 'f32', target));
+      const m = gumbelSigmoid(theta, { tau: 4, batch: 2, noise: npy(join(EXP, run, 'exp_noise_step0.npy')) });
+      const ce = obj.ce(batch, m);
+      const gCe = fromHost([1], [], 'f32', target), gM = fromHost(new Float32Array(30).fill(1e-4 / 2), [2, 15], 'f32', target);
+      backwardMany([ce, m], [gCe, gM]);
+      const hard = await m.data();
+      assert.equal(Array.from(hard), Array.from(npy(join(EXP, run, 'weights_tensor_step0.npy'))), `${run} hard mask`);
+      const loss = (await ce.data())[0] + 1e-4 * hard.reduce((a, b) => a + b, 0) / 2;
+      const step0 = tj.variants[run].steps[0];
+      const expLoss = zeroPad && run === 'det_init_official' ? tj.variants[run].step0_loss_with_zero_pad_logit : step0.loss;
+      assert.ok(Math.abs(loss - expLoss) <= 1e-4, `${run} loss ${loss} vs ${expLoss}`);
+      const gfile = zeroPad && run === 'det_init_official' ? 'grad_step0_with_zero_pad_logit.npy' : 'grad_step0.npy';
+      assertGrad(await theta.grad!.data(), npy(join(EXP, run, gfile)), 2e-6, `${run} grad (${target === 'cpu' ? 'cpu' : 'gpu'})`);
+      for (const t of [theta.grad!, theta, m, ce, gCe, gM]) t.dispose();
+    }
+    obj.release(batch);
+  } finally {
+    model.dispose();
+  }
+}
+
+test('LLM stage from the fixture speech embeddings: loss and mask gradient at step 0 (CPU)', async () => {
+  await stage('cpu');
+});
+
+test('LLM stage from the fixture speech embeddings: loss and mask gradient at step 0 (GPU)', async () => {
+  await stage(await getDevice());
+});
+
+/** `ahamask train` in the fixture folder (relative paths resolve against the working directory, as train.py). */
+function cli(args: string[]): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', '-c', 'train_config.yaml', '-q', '--speech-batching', 'padded_batch', ...args], {
+    cwd: FIXTURE, encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' }, timeout: 120_000,
+  });
+  if (r.status !== 0) throw new Error(`ahamask train ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r.stderr;
+}
+
+for (const run of RUNS) {
+  test(`ahamask train end to end: ${run}, 3 steps (hard masks, gradients, masks, loss, lr, τ)`, async () => {
+    const out = join(tmp, run), dump = join(tmp, `${run}-dump`);
+    const noise = run === 'det_init_official' ? ['--no-gumbel-noise'] : ['--gumbel-noise-dir', join(EXP, run)];
+    cli(['--output-dir', out, '--cache-dir', join(tmp, 'cache'), '--max-steps', '3', '--init-mask', join(EXP, run, 'mask_init.pth'), '--dump-dir', dump, ...noise]);
+    const steps = JSON.parse(readFileSync(join(dump, 'training.json'), 'utf8')).steps;
+    for (let k = 0; k < 3; k++) {
+      const e = tj.variants[run].steps[k];
+      assert.equal(Array.from(npy(join(dump, `weights_tensor_step${k}.npy`))), Array.from(npy(join(EXP, run, `weights_tensor_step${k}.npy`))), `${run} hard mask ${k}`);
+      assertGrad(npy(join(dump, `grad_step${k}.npy`)), npy(join(EXP, run, `grad_step${k}.npy`)), 5e-6, `${run} grad_step${k}`);
+      assert.ok(maxAbs(npy(join(dump, `mask_after_step${k + 1}.npy`)), npy(join(EXP, run, `mask_after_step${k + 1}.npy`))) <= 1e-6, `${run} mask_after_step${k + 1}`);
+      assert.ok(Math.abs(steps[k].loss - e.loss) <= 1e-4, `${run} loss ${k}: ${steps[k].loss} vs ${e.loss}`);
+      assert.ok(Math.abs(steps[k].ce - e.ce) <= 1e-4, `${run} ce ${k}`);
+      assert.ok(Math.abs(steps[k].lr - e.lr) <= 1e-12 && Math.abs(steps[k].tau - e.tau) <= 1e-9, `${run} lr/tau ${k}`);
+      assert.is(steps[k].normalizer, e.normalizer);
+    }
+    // the checkpoint of the stopped run: our reader, evaluate's mask reader
+    const ck = join(out, 'checkpoint_latest.pth');
+    const last = npy(join(dump, 'mask_after_step3.npy'));
+    const ours = await readTrainCheckpoint(new MemorySource(new Uint8Array(readFileSync(ck)), ck));
+    assert.equal(Array.from(ours.logits), Array.from(last));
+    assert.is(ours.adam!.step, 3);
+    assert.is(ours.resume!.globalStep, 3);
+    assert.equal(Array.from((await readMaskCheckpointFile(ck)).logits), Array.from(last));
+    assert.ok(existsSync(join(out, 'mask_heatmap.svg')));
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(log.map((r) => r.step), [0, 1, 2]);
+  });
+}
+
+test('--resume after 2 steps ends with the same mask as 3 uninterrupted steps', async () => {
+  const out = join(tmp, 'resume'), dump = join(tmp, 'resume-dump');
+  const common = ['--output-dir', out, '--cache-dir', join(tmp, 'cache'), '--gumbel-noise-dir', join(EXP, 'gumbel_init_official'), '--dump-dir', dump];
+  cli([...common, '--max-steps', '2', '--init-mask', join(EXP, 'gumbel_init_official/mask_init.pth')]);
+  const err = cli([...common, '--max-steps', '3', '--resume']);
+  assert.match(err, /resum/);
+  const a = npy(join(dump, 'mask_after_step3.npy'));
+  const b = npy(join(tmp, 'gumbel_init_official-dump', 'mask_after_step3.npy'));
+  assert.equal(Array.from(a), Array.from(b));
+  assert.ok(maxAbs(a, npy(join(EXP, 'gumbel_init_official/mask_after_step3.npy'))) <= 1e-6);
+});
+
+test('torch.load reads the checkpoint (when python3 has torch)', () => {
+  let hasTorch = false;
+  try {
+    execFileSync('python3', ['-c', 'import torch'], { stdio: 'ignore' });
+    hasTorch = true;
+  } catch {
+    hasTorch = false;
+  }
+  if (!hasTorch) return; // torch is not a dependency of this project; our reader is checked above
+  const ck = join(tmp, 'det_init_official', 'checkpoint_latest.pth');
+  const outp = execFileSync('python3', ['-c', [
+    'import sys, torch',
+    'c = torch.load(sys.argv[1], map_location="cpu")',
+    'print(sorted(c.keys()), c["epoch"], c["model"]["tensor"].dtype, tuple(c["model"]["tensor"].shape), c["optimizer"]["param_groups"][1]["weight_decay"], float(c["optimizer"]["state"][0]["step"]))',
+  ].join('\n'), ck], { encoding: 'utf8' });
+  assert.match(outp, /'ahamask_resume', 'config', 'epoch', 'model', 'optimizer', 'scaler'/);
+  assert.match(outp, /torch.float32 \(15,\) 0 3.0/);
+});
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test.run();
