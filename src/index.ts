@@ -12,3 +12,13 @@ export { Tensor, Storage, tensor, fromHost, fromF16, empty, zeros, ones, full, t
 export type { BackendName } from './tensor/tensor.js';
 export { registerKernel, runKernel, run1, hasKernel, registeredKernels, setOpHook } from './kernels/registry.js';
 export * from './ops/index.js';
+// SALMONN + AHAMask models (each stage callable on its own; see src/models/salmonn.ts)
+export { Salmonn, LlamaSession, salmonnArchitecture, memoryEstimate, checkMaskLength, subDirectory, BERT_BASE_UNCASED } from './models/salmonn.js';
+export type { SalmonnLoadOptions, SalmonnGenerateOptions, SalmonnGenerateResult, SalmonnArchitecture, SalmonnConfigs, MaskSpec, SpeechFeatures, StageName, StageHook, MemoryEstimate } from './models/salmonn.js';
+export { WhisperEncoder } from './models/whisper.js';
+export { BeatsEncoder } from './models/beats.js';
+export { QFormer, windowGeometry, unfoldWindows } from './models/qformer.js';
+export { Llama, KVCache, headMaskTensors } from './models/llama.js';
+export { generate, generateOptionsFromConfig, GENERATE_DEFAULTS } from './models/generate.js';
+export type { GenerateOptions, GenerateResult, StepModel } from './models/generate.js';
+export { buildPromptText, promptIds, splitPrompt } from './models/prompt.js';
