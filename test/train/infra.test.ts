@@ -2,7 +2,9 @@
 // checkpoints (write -> our reader), speech cache, log lines, heatmap.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE } from '../helpers/paths.js';
 import { Rng } from '../../src/autograd/rng.js';
@@ -144,6 +146,48 @@ test('checkpoint: write -> read round trip (logits, AdamW state, epoch, config, 
   await fs.writeAtomic('/out/log.jsonl', '');
   assert.equal(await findLastCheckpoint(fs, '/out'), { path: '/out/checkpoint_10.pth', epoch: 10 });
   assert.is(await findLastCheckpoint(fs, '/none'), null);
+});
+
+/** A python3 that has torch (the PATH one or Debian's), or null: torch is not a dependency of this project. */
+function pythonWithTorch(): string | null {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    try {
+      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+      return py;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+test('checkpoint: torch.load reads it and a LAVIS-style AdamW accepts its optimizer state (when torch is installed)', () => {
+  const py = pythonWithTorch();
+  if (!py) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ahamask-ck-'));
+  try {
+    const logits = Float32Array.from({ length: 15 }, (_, i) => i - 3.5);
+    const bytes = encodeTrainCheckpoint({
+      logits, adam: { step: 3, expAvg: new Float32Array(15).fill(0.1), expAvgSq: new Float32Array(15).fill(0.01) },
+      hyper: { lr: 7.666e-6, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, configWeightDecay: 0.05 }, config: cfg.raw, epoch: 4,
+      resume: { version: 1, globalStep: 3, epochsDone: 0, worldSize: 1, rng: { gumbel: new Rng(1).getState() }, loader: new InfiniteLoader(5, 2, new Rng(1)).getState() },
+    });
+    const f = join(dir, 'checkpoint_4.pth');
+    writeFileSync(f, bytes);
+    const out = execFileSync(py, ['-c', [
+      'import sys, torch',
+      'c = torch.load(sys.argv[1], map_location="cpu")',
+      'p = torch.nn.Parameter(torch.zeros(15))',
+      'opt = torch.optim.AdamW([{"params": [], "weight_decay": 0.05}, {"params": [p], "weight_decay": 0}], lr=1e-2)',
+      'opt.load_state_dict(c["optimizer"])',
+      'print(sorted(c.keys()), c["epoch"], c["model"]["tensor"].tolist(), float(opt.state[p]["step"]), opt.param_groups[1]["lr"], c["config"]["run"]["norm_lambda"])',
+    ].join('\n'), f], { encoding: 'utf8' });
+    assert.match(out, "['ahamask_resume', 'config', 'epoch', 'model', 'optimizer', 'scaler'] 4 ");
+    assert.match(out, '4 [-3.5, -2.5, -1.5, -0.5, 0.5,');
+    assert.match(out, / 3\.0 7\.666e-06 0\.0001\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('speech cache: memory LRU, disk round trip, keys', async () => {

@@ -145,17 +145,20 @@ test('--resume after 2 steps ends with the same mask as 3 uninterrupted steps', 
   assert.ok(maxAbs(a, npy(join(EXP, 'gumbel_init_official/mask_after_step3.npy'))) <= 1e-6);
 });
 
-test('torch.load reads the checkpoint (when python3 has torch)', () => {
-  let hasTorch = false;
-  try {
-    execFileSync('python3', ['-c', 'import torch'], { stdio: 'ignore' });
-    hasTorch = true;
-  } catch {
-    hasTorch = false;
+test('torch.load reads the trained checkpoint (when a python3 with torch exists)', () => {
+  let py: string | null = null;
+  for (const c of ['python3', '/usr/bin/python3']) {
+    try {
+      execFileSync(c, ['-c', 'import torch'], { stdio: 'ignore' });
+      py = c;
+      break;
+    } catch {
+      // next
+    }
   }
-  if (!hasTorch) return; // torch is not a dependency of this project; our reader is checked above
+  if (!py) return; // torch is not a dependency of this project; our readers are checked above
   const ck = join(tmp, 'det_init_official', 'checkpoint_latest.pth');
-  const outp = execFileSync('python3', ['-c', [
+  const outp = execFileSync(py, ['-c', [
     'import sys, torch',
     'c = torch.load(sys.argv[1], map_location="cpu")',
     'print(sorted(c.keys()), c["epoch"], c["model"]["tensor"].dtype, tuple(c["model"]["tensor"].shape), c["optimizer"]["param_groups"][1]["weight_decay"], float(c["optimizer"]["state"][0]["step"]))',
