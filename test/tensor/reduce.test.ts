@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
 import { argmax as argmaxKernel } from '../../src/kernels/webgpu/argmax.js';
-import { reduce as reduceKernel } from '../../src/kernels/webgpu/reduce.js';
+import { reduce as reduceKernel, setRowTuning } from '../../src/kernels/webgpu/reduce.js';
 import { fromHost, Tensor } from '../../src/tensor/tensor.js';
 import type { DType } from '../../src/tensor/dtype.js';
 import { assertTensorsClose, gpu, pair, randn } from '../helpers/gpu.js';
@@ -179,6 +179,39 @@ test('reductions feed other ops lazily (no readback between kernels)', async () 
   const gy = ops.sub(g, ops.max(g, -1, true));
   assert.is(dev.stats.readbacks, before);
   await assertTensorsClose(gy, ops.sub(c, ops.max(c, -1, true)), 1e-6, 1e-6, 'x - max');
+});
+
+test('every row-kernel variant (workgroup 32..256, subgroup and tree reductions) matches the reference', async () => {
+  const dev = await gpu();
+  const [cx, gx] = pair(dev, [5, 1000], 600, { scale: 3 });
+  const [cs, gs] = pair(dev, [3, 33], 601, { dtype: 'f16' });
+  const [cw, gw] = pair(dev, [1000], 602);
+  const tv = [3, -100, 999, 0, 512];
+  const tc = fromHost(tv, [5], 'i32', 'cpu'), tg = fromHost(tv, [5], 'i32', dev);
+  const nanRow = [1, 2, NaN, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34];
+  const [cn, gn] = pair(dev, [1, 34], 0, { values: nanRow });
+  try {
+    for (const wg of [32, 64, 128, 256]) {
+      for (const subgroups of [true, false]) {
+        setRowTuning({ wg, subgroups });
+        const what = `wg ${wg} ${subgroups ? 'subgroups' : 'tree'}`;
+        for (const [c, g] of [[cx, gx], [cs, gs], [cx.transpose(), gx.transpose()]]) {
+          await assertTensorsClose(reduceKernel(g, 'sum', g.rank - 1, false, 'row'), ops.sum(c, -1), 1e-3, 1e-5, `sum ${what}`);
+          await assertTensorsClose(reduceKernel(g, 'max', g.rank - 1, false, 'row'), ops.max(c, -1), 0, 0, `max ${what}`);
+          await assertTensorsClose(argmaxKernel(g, g.rank - 1, false, 'row'), ops.argmax(c, -1), 0, 0, `argmax ${what}`);
+          await assertTensorsClose(ops.softmax(g), ops.softmax(c), 1e-6, 1e-4, `softmax ${what}`);
+          await assertTensorsClose(ops.logSoftmax(g), ops.logSoftmax(c), 2e-5, 1e-5, `logSoftmax ${what}`);
+          await assertTensorsClose(ops.layerNorm(g, null, null), ops.layerNorm(c, null, null), 5e-5, 1e-5, `layerNorm ${what}`);
+        }
+        await assertTensorsClose(ops.rmsNorm(gx, gw), ops.rmsNorm(cx, cw), 2e-5, 1e-5, `rmsNorm ${what}`);
+        await assertTensorsClose(ops.crossEntropy(gx, tg), ops.crossEntropy(cx, tc), 1e-5, 1e-5, `crossEntropy ${what}`);
+        assert.ok(Number.isNaN((await reduceKernel(gn, 'max', 1, false, 'row').data())[0]), `max NaN ${what}`);
+        assert.ok(Number.isNaN((await ops.softmax(gn).data())[0]), `softmax NaN ${what}`);
+      }
+    }
+  } finally {
+    setRowTuning({});
+  }
 });
 
 test.run();

@@ -3,7 +3,7 @@
 // one invocation per row (axis not innermost, or tiny rows).
 import { contiguousStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { reducedShape, rowChunks, rowGrid, rowLayout, rowWorkgroup, useColumns, wgslRows, WGSL_ROW_ARGS, WGSL_ROW_BEGIN } from './reduce.js';
+import { reducedShape, rowChunks, rowConfig, rowGrid, rowLayout, useColumns, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
 import { WGSL_INDEX, WGSL_MAIN_ARGS, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 export function argmax(x: Tensor, axis: number, keepDims = false, mode?: 'row' | 'col'): Tensor {
@@ -13,7 +13,9 @@ export function argmax(x: Tensor, axis: number, keepDims = false, mode?: 'row' |
   const L = rowLayout(x, axis, contiguousStrides(x.shape.filter((_, d) => d !== axis)), 0);
   const col = mode ? mode === 'col' : useColumns(L);
   const n = L.outer.length;
-  const wg = col ? 256 : rowWorkgroup(L.R);
+  // The (value, index) tree runs in workgroup memory (no subgroup path).
+  const rc = { wg: rowConfig(dev, L.R).wg, sg: false };
+  const wg = col ? 256 : rc.wg;
   // (v, i) beats (w, j): v is NaN and w is not, or v > w, or equal (or both NaN) and i < j.
   const better = `fn better(v: f32, i: u32, w: f32, j: u32) -> bool {
   let vn = isnan_(v);
@@ -47,11 +49,12 @@ fn main(${WGSL_MAIN_ARGS}) {
 }`;
     }
     return `${head}
+${wgslRowPrivates(rc)}
 var<workgroup> sh_v: array<f32, ${wg}>;
 var<workgroup> sh_i: array<u32, ${wg}>;
 @compute @workgroup_size(${wg})
-fn main(${WGSL_ROW_ARGS}) {
-  ${WGSL_ROW_BEGIN}
+fn main(${wgslRowArgs(rc)}) {
+  ${wgslRowBegin(rc)}
   var bv = ninf();
   var bi = 0xffffffffu;
   for (var k = lid; k < R; k += ${wg}u) {

@@ -4,7 +4,7 @@
 // every row is ignored, like torch). Targets outside [0, V) that are not ignore_index cannot raise on the
 // GPU: their loss is NaN (the CPU reference throws, as torch does).
 import { Tensor } from '../../tensor/tensor.js';
-import { extraBase, rowChunks, rowGrid, rowLayout, rowWorkgroup, wgslRows, WGSL_ROW_ARGS, WGSL_ROW_BEGIN } from './reduce.js';
+import { extraBase, rowChunks, rowConfig, rowGrid, rowKey, rowLayout, wgslEnable, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
 import { wgslSoftmaxStats } from './softmax.js';
 import { bindElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
@@ -16,23 +16,26 @@ export function crossEntropyPerRow(logits: Tensor, targets: Tensor, ignoreIndex:
   if (N === 0) return out;
   const L = rowLayout(logits, 1, [1], 0);
   const n = L.outer.length;
-  const wg = rowWorkgroup(V);
+  const rc = rowConfig(dev, V);
+  const wg = rc.wg;
   const E = extraBase(n);
-  const pipeline = dev.pipeline(`xent:${logits.dtype}:${n}:${wg}`, () => `${wgslInput(0, 'x', logits.dtype)}
+  const pipeline = dev.pipeline(`xent:${logits.dtype}:${n}:${rowKey(rc)}`, () => `${wgslEnable(rc)}
+${wgslInput(0, 'x', logits.dtype)}
 @group(0) @binding(1) var<storage, read> tg: array<i32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 ${wgslMeta(3)}
 ${wgslRows(n)}
-${wgslSoftmaxStats(wg)}
+${wgslRowPrivates(rc)}
+${wgslSoftmaxStats(rc)}
 @compute @workgroup_size(${wg})
-fn main(${WGSL_ROW_ARGS}) {
-  ${WGSL_ROW_BEGIN}
-  let st = row_stats(o.x, R, xk, lid);
+fn main(${wgslRowArgs(rc)}) {
+  ${wgslRowBegin(rc)}
+  let st = row_stats(o.x, R, xk);
   if (lid == 0u) {
     let t = tg[prm[${E + 1}u] + (prm[1] + wid) * prm[${E + 2}u]];
     var loss = 0.0;
     if (t != bitcast<i32>(prm[${E}u])) {
-      if (t < 0 || u32(t) >= R) {
+      if (t < 0 || u32(t) >= R || st.y < 0.0) {
         loss = nan_();
       } else {
         loss = st.x + log(st.y) - ld_x(o.x + u32(t) * xk);

@@ -2,7 +2,7 @@
 // one workgroup per row, exact two-pass mean/variance in f32 with tree reductions. Optional weight and
 // bias: any 1-D view, f32 or f16.
 import { Tensor } from '../../tensor/tensor.js';
-import { extraBase, rowChunks, rowGrid, rowLayout, rowWorkgroup, sameShapeStrides, wgslRows, wgslTree, WGSL_ROW_ARGS, WGSL_ROW_BEGIN } from './reduce.js';
+import { extraBase, rowChunks, rowGrid, rowLayout, rowConfig, rowKey, sameShapeStrides, wgslEnable, wgslReduce, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
 import { bindElements, f32Bits, newOutput, wgslInput, wgslMeta } from './util.js';
 
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
@@ -13,29 +13,32 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   const { ys, yk } = sameShapeStrides(x.shape, axis);
   const L = rowLayout(x, axis, ys, yk);
   const n = L.outer.length;
-  const wg = rowWorkgroup(L.R);
+  const rc = rowConfig(dev, L.R);
+  const wg = rc.wg;
   const E = extraBase(n);
   let b = 1;
   const wBind = weight ? b++ : -1, bBind = bias ? b++ : -1;
   const yBind = b++, mBind = b;
-  const key = `layernorm:${x.dtype}:${weight?.dtype ?? '-'}:${bias?.dtype ?? '-'}:${n}:${wg}`;
-  const pipeline = dev.pipeline(key, () => `${wgslInput(0, 'x', x.dtype)}
+  const key = `layernorm:${x.dtype}:${weight?.dtype ?? '-'}:${bias?.dtype ?? '-'}:${n}:${rowKey(rc)}`;
+  const pipeline = dev.pipeline(key, () => `${wgslEnable(rc)}
+${wgslInput(0, 'x', x.dtype)}
 ${weight ? wgslInput(wBind, 'w', weight.dtype) : ''}
 ${bias ? wgslInput(bBind, 'bv', bias.dtype) : ''}
 @group(0) @binding(${yBind}) var<storage, read_write> y: array<f32>;
 ${wgslMeta(mBind)}
 ${wgslRows(n)}
-${wgslTree('s', wg, 'a + b')}
+${wgslRowPrivates(rc)}
+${wgslReduce('s', rc, 'add')}
 @compute @workgroup_size(${wg})
-fn main(${WGSL_ROW_ARGS}) {
-  ${WGSL_ROW_BEGIN}
+fn main(${wgslRowArgs(rc)}) {
+  ${wgslRowBegin(rc)}
   let eps = metaf(${E}u);
   var p = 0.0;
   for (var k = lid; k < R; k += ${wg}u) { p += ld_x(o.x + k * xk); }
-  let mean = wg_s(p, lid) / f32(R);
+  let mean = wg_s(p) / f32(R);
   var q = 0.0;
   for (var k = lid; k < R; k += ${wg}u) { let d = ld_x(o.x + k * xk) - mean; q += d * d; }
-  let rstd = inverseSqrt(wg_s(q, lid) / f32(R) + eps);
+  let rstd = inverseSqrt(wg_s(q) / f32(R) + eps);
   for (var k = lid; k < R; k += ${wg}u) {
     var v = (ld_x(o.x + k * xk) - mean) * rstd;
     ${weight ? `v = v * ld_w(prm[${E + 1}u] + k * prm[${E + 2}u]);` : ''}

@@ -137,43 +137,112 @@ fn nan_() -> f32 { return bitcast<f32>(0x7fc00000u + (prm[0] & 0u)); }
 fn isnan_(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }`;
 }
 
-/** Row-kernel entry arguments and the uniform early exit; defines `lid`, `r` (global row), `o` (offsets). */
-export const WGSL_ROW_ARGS = `@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32`;
-export const WGSL_ROW_BEGIN = `let wid = wg.x + wg.y * nwg.x;
+/** Workgroup shape of a row kernel: its size and whether reductions use subgroup operations. */
+export interface RowConfig {
+  wg: number;
+  sg: boolean;
+}
+
+/** CPU adapters (lavapipe, SwiftShader) pay per invocation: small workgroups are several times faster there. */
+export function isCpuAdapter(dev: Device): boolean {
+  const i = dev.adapterInfo;
+  return /llvmpipe|lavapipe|swiftshader|software/i.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
+}
+
+let override: { wg?: number; subgroups?: boolean } = {};
+/**
+ * Tests and benches: force the row workgroup size (32..256, a power of two) and/or turn subgroup reductions
+ * off, so every variant can be checked on any adapter. `{}` restores the automatic choice.
+ */
+export function setRowTuning(t: { wg?: number; subgroups?: boolean }): void {
+  override = { ...t };
+}
+
+/** Workgroup for rows of R elements: ~16 elements per invocation, 32..256 (32 on CPU adapters). */
+export function rowConfig(dev: Device, R: number): RowConfig {
+  let wg = 32;
+  if (!isCpuAdapter(dev)) while (wg < 256 && wg * 16 < R) wg *= 2;
+  return { wg: override.wg ?? wg, sg: dev.hasSubgroups && (override.subgroups ?? true) };
+}
+
+/** Pipeline-key suffix of a row config. */
+export function rowKey(c: RowConfig): string {
+  return `${c.wg}${c.sg ? 's' : 't'}`;
+}
+
+/** `enable` directives a row kernel needs (first thing in the module). */
+export function wgslEnable(c: RowConfig): string {
+  return c.sg ? 'enable subgroups;' : '';
+}
+
+/** Row-kernel entry arguments. */
+export function wgslRowArgs(c: RowConfig): string {
+  return `@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32${
+    c.sg ? ', @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) ss: u32' : ''
+  }`;
+}
+
+/**
+ * Start of a row kernel: the uniform early exit, then `o` (row offsets), `R`, `xk`, `yk`; stores the
+ * invocation's ids in private variables for the reduction helpers.
+ */
+export function wgslRowBegin(c: RowConfig): string {
+  return `let wid = wg.x + wg.y * nwg.x;
   if (wid >= prm[0]) { return; }
+  lid_ = lid;
+  ${c.sg ? 'sl_ = sl; ss_ = ss;' : ''}
   let o = row_offsets(prm[1] + wid);
   let R = prm[2];
   let xk = prm[3];
   let yk = prm[4];`;
-
-/** Workgroup size for rows of R elements. */
-export function rowWorkgroup(R: number): number {
-  return R <= 64 ? 64 : R <= 128 ? 128 : 256;
 }
 
-/** Workgroup counts for one workgroup per row. */
-export function rowGrid(dev: Device, rows: number): [number, number] {
-  return grid(dev, rows, 1);
+/** Private ids used by the reduction helpers (declare once per module). */
+export function wgslRowPrivates(c: RowConfig): string {
+  return `var<private> lid_: u32;${c.sg ? '\nvar<private> sl_: u32;\nvar<private> ss_: u32;' : ''}`;
 }
 
-/** A workgroup-memory tree reduction `fn wg_<name>(v, lid) -> f32` with the combine expression over a, b. */
-export function wgslTree(name: string, wg: number, combine: string): string {
-  return `var<workgroup> sh_${name}: array<f32, ${wg}>;
-fn wg_${name}(v: f32, lid: u32) -> f32 {
-  sh_${name}[lid] = v;
+/**
+ * `fn wg_<name>(v: f32) -> f32`: the sum or the max (NaN-propagating) of v over the workgroup, returned to every
+ * invocation. With subgroups: one subgroup reduction, a slot per invocation in workgroup memory (identity
+ * except at subgroup leaders, so no assumption on how subgroups map to invocation indices), a strided pass
+ * and a second subgroup reduction; two barriers. Without: a tree in workgroup memory.
+ */
+export function wgslReduce(name: string, c: RowConfig, kind: 'add' | 'max'): string {
+  const ident = kind === 'add' ? '0.0' : 'ninf()';
+  const comb = kind === 'add' ? '(a + b)' : 'select(max(a, b), nan_(), isnan_(a) || isnan_(b))';
+  const combine = (a: string, b: string) => comb.replace(/\ba\b/g, a).replace(/\bb\b/g, b);
+  const sgOp = (v: string) => (kind === 'add' ? `subgroupAdd(${v})` : `select(subgroupMax(${v}), nan_(), subgroupAny(isnan_(${v})))`);
+  if (c.sg) {
+    return `var<workgroup> sh_${name}: array<f32, ${c.wg}>;
+fn wg_${name}(v: f32) -> f32 {
+  let a0 = ${sgOp('v')};
+  sh_${name}[lid_] = select(${ident}, a0, sl_ == 0u);
   workgroupBarrier();
-  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      let a = sh_${name}[lid];
-      let b = sh_${name}[lid + s];
-      sh_${name}[lid] = ${combine};
-    }
+  var p = ${ident};
+  for (var i = sl_; i < ${c.wg}u; i += ss_) { p = ${combine('p', `sh_${name}[i]`)}; }
+  let res = ${sgOp('p')};
+  workgroupBarrier();
+  return res;
+}`;
+  }
+  return `var<workgroup> sh_${name}: array<f32, ${c.wg}>;
+fn wg_${name}(v: f32) -> f32 {
+  sh_${name}[lid_] = v;
+  workgroupBarrier();
+  for (var s = ${c.wg / 2}u; s > 0u; s >>= 1u) {
+    if (lid_ < s) { sh_${name}[lid_] = ${combine(`sh_${name}[lid_]`, `sh_${name}[lid_ + s]`)}; }
     workgroupBarrier();
   }
   let res = sh_${name}[0];
   workgroupBarrier();
   return res;
 }`;
+}
+
+/** Workgroup counts for one workgroup per row. */
+export function rowGrid(dev: Device, rows: number): [number, number] {
+  return grid(dev, rows, 1);
 }
 
 export type ReduceOp = 'sum' | 'mean' | 'max';
@@ -199,12 +268,13 @@ export function reduce(x: Tensor, op: ReduceOp, axis: number, keepDims: boolean,
   const L = rowLayout(x, axis, contiguousStrides(x.shape.filter((_, d) => d !== axis)), 0);
   const col = mode ? mode === 'col' : useColumns(L);
   const n = L.outer.length;
-  const wg = col ? 256 : rowWorkgroup(L.R);
+  const rc = rowConfig(dev, L.R);
   const init = op === 'max' ? 'ninf()' : '0.0';
-  const combine = op === 'max' ? 'select(max(a, b), a + b, isnan_(a) || isnan_(b))' : 'a + b';
+  const combine = op === 'max' ? 'select(max(a, b), nan_(), isnan_(a) || isnan_(b))' : 'a + b';
   const fin = op === 'mean' ? 'acc / f32(R)' : 'acc';
-  const pipeline = dev.pipeline(`reduce:${op}:${x.dtype}:${n}:${col ? 'col' : `row${wg}`}`, () => {
-    const head = `${wgslInput(0, 'x', x.dtype)}
+  const pipeline = dev.pipeline(`reduce:${op}:${x.dtype}:${n}:${col ? 'col' : rowKey(rc)}`, () => {
+    const head = `${col ? '' : wgslEnable(rc)}
+${wgslInput(0, 'x', x.dtype)}
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 ${wgslMeta(2)}
 ${wgslRows(n)}
@@ -235,13 +305,14 @@ fn main(${WGSL_MAIN_ARGS}) {
 }`;
     }
     return `${head}
-${wgslTree('r', wg, combine)}
-@compute @workgroup_size(${wg})
-fn main(${WGSL_ROW_ARGS}) {
-  ${WGSL_ROW_BEGIN}
+${wgslRowPrivates(rc)}
+${wgslReduce('r', rc, op === 'max' ? 'max' : 'add')}
+@compute @workgroup_size(${rc.wg})
+fn main(${wgslRowArgs(rc)}) {
+  ${wgslRowBegin(rc)}
   var part = ${init};
-  for (var k = lid; k < R; k += ${wg}u) { part = comb(part, ld_x(o.x + k * xk)); }
-  let acc = wg_r(part, lid);
+  for (var k = lid; k < R; k += ${rc.wg}u) { part = comb(part, ld_x(o.x + k * xk)); }
+  let acc = wg_r(part);
   if (lid == 0u) { y[o.y] = ${fin}; }
 }`;
   });

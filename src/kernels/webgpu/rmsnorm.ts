@@ -2,7 +2,7 @@
 // y = weight * h (in that order). With `halfCast` the HF fp16 path is reproduced: h is rounded to f16 before
 // the weight multiply and the product is rounded to f16 (values still stored as f32).
 import { Tensor } from '../../tensor/tensor.js';
-import { extraBase, rowChunks, rowGrid, rowLayout, rowWorkgroup, sameShapeStrides, wgslRows, wgslTree, WGSL_ROW_ARGS, WGSL_ROW_BEGIN } from './reduce.js';
+import { extraBase, rowChunks, rowGrid, rowLayout, rowConfig, rowKey, sameShapeStrides, wgslEnable, wgslReduce, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
 import { bindElements, f32Bits, newOutput, wgslInput, wgslMeta } from './util.js';
 
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number, halfCast = false): Tensor {
@@ -13,21 +13,24 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number, halfCast = false
   const { ys, yk } = sameShapeStrides(x.shape, axis);
   const L = rowLayout(x, axis, ys, yk);
   const n = L.outer.length;
-  const wg = rowWorkgroup(L.R);
+  const rc = rowConfig(dev, L.R);
+  const wg = rc.wg;
   const E = extraBase(n);
   const h16 = (e: string) => (halfCast ? `unpack2x16float(pack2x16float(vec2<f32>(${e}, 0.0))).x` : e);
-  const pipeline = dev.pipeline(`rmsnorm:${x.dtype}:${weight.dtype}:${halfCast}:${n}:${wg}`, () => `${wgslInput(0, 'x', x.dtype)}
+  const pipeline = dev.pipeline(`rmsnorm:${x.dtype}:${weight.dtype}:${halfCast}:${n}:${rowKey(rc)}`, () => `${wgslEnable(rc)}
+${wgslInput(0, 'x', x.dtype)}
 ${wgslInput(1, 'w', weight.dtype)}
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 ${wgslMeta(3)}
 ${wgslRows(n)}
-${wgslTree('s', wg, 'a + b')}
+${wgslRowPrivates(rc)}
+${wgslReduce('s', rc, 'add')}
 @compute @workgroup_size(${wg})
-fn main(${WGSL_ROW_ARGS}) {
-  ${WGSL_ROW_BEGIN}
+fn main(${wgslRowArgs(rc)}) {
+  ${wgslRowBegin(rc)}
   var p = 0.0;
   for (var k = lid; k < R; k += ${wg}u) { let v = ld_x(o.x + k * xk); p += v * v; }
-  let r = inverseSqrt(wg_s(p, lid) / f32(R) + metaf(${E}u));
+  let r = inverseSqrt(wg_s(p) / f32(R) + metaf(${E}u));
   for (var k = lid; k < R; k += ${wg}u) {
     let h = ${h16('ld_x(o.x + k * xk) * r')};
     y[o.y + k * yk] = ${h16(`ld_w(prm[${E + 1}u] + k * prm[${E + 2}u]) * h`)};
