@@ -15,7 +15,7 @@ import { sha256Hex } from '../train/fs.js';
 import { progressLine, type ProgressInfo } from '../train/log.js';
 import { SalmonnSpeechEncoder, salmonnObjective } from '../train/salmonn.js';
 import { SpeechSource, type SpeechBatching } from '../train/speech.js';
-import { Trainer, findResumeCheckpoint, type NoiseMode } from '../train/trainer.js';
+import { Trainer, checkTrainData, findResumeCheckpoint, type NoiseMode } from '../train/trainer.js';
 import { nodeFileSystem, ProgressBar } from './evaluate.js';
 import { NodeTrainFs } from './train-fs.js';
 
@@ -151,7 +151,8 @@ export async function run(argv: string[]): Promise<number> {
   };
   const warn = (m: string): void => void process.stderr.write(`warning: ${m}\n`);
 
-  // the starting point (before loading anything heavy)
+  // data, prompts and the starting point, before loading anything heavy
+  await checkTrainData(cfg, tfs, !args.noValid);
   let resume: TrainCheckpoint | null = null;
   let initLogits: Float32Array | null = null;
   if (args.resume) {

@@ -102,6 +102,25 @@ export async function findResumeCheckpoint(fs: TrainFs, dir: string): Promise<{ 
   return best;
 }
 
+/**
+ * Reads the prompt file and the annotation files and checks every task key (cheap; run before loading the
+ * model). Throws TrainDataError naming the key, the annotation and the prompt file.
+ */
+export async function checkTrainData(cfg: TrainConfig, fs: TrainFs, validate = true): Promise<{ prompts: PromptDict; train: Annotation[]; valid: Annotation[] }> {
+  const td = new TextDecoder();
+  const promptFile = cfg.model.prompt_path;
+  if (!promptFile) throw new AhamaskError(`${cfg.file}: model.prompt_path is required for training`);
+  const prompts = parsePromptDict(td.decode(await fs.read(promptFile)), promptFile, cfg.model.prompt_template);
+  const train = parseAnnotations(td.decode(await fs.read(cfg.datasets.train_ann_path)), cfg.datasets.train_ann_path, cfg.cwd);
+  checkTasks(train, prompts, promptFile, cfg.datasets.train_ann_path);
+  let valid: Annotation[] = [];
+  if (validate && cfg.datasets.valid_ann_path) {
+    valid = parseAnnotations(td.decode(await fs.read(cfg.datasets.valid_ann_path)), cfg.datasets.valid_ann_path, cfg.cwd);
+    checkTasks(valid, prompts, promptFile, cfg.datasets.valid_ann_path);
+  }
+  return { prompts, train, valid };
+}
+
 interface Worker {
   obj: MaskObjective;
   theta: Tensor;
@@ -170,20 +189,11 @@ export class Trainer {
 
   /** Reads the data, prompts and audio (skipping unreadable entries), sets up θ, AdamW and the RNG streams. */
   async setup(): Promise<void> {
-    const { cfg, fs } = this;
-    const td = new TextDecoder();
-    const promptFile = cfg.model.prompt_path;
-    if (!promptFile) throw new AhamaskError(`${cfg.file}: model.prompt_path is required for training`);
-    this.promptDict = parsePromptDict(td.decode(await fs.read(promptFile)), promptFile, cfg.model.prompt_template);
-    const trainAnn = parseAnnotations(td.decode(await fs.read(cfg.datasets.train_ann_path)), cfg.datasets.train_ann_path, cfg.cwd);
-    checkTasks(trainAnn, this.promptDict, promptFile, cfg.datasets.train_ann_path);
-    this.train = await this.probeAll(trainAnn);
-    const validate = this.o.validate ?? true;
-    if (validate && cfg.datasets.valid_ann_path) {
-      const va = parseAnnotations(td.decode(await fs.read(cfg.datasets.valid_ann_path)), cfg.datasets.valid_ann_path, cfg.cwd);
-      checkTasks(va, this.promptDict, promptFile, cfg.datasets.valid_ann_path);
-      this.valid = await this.probeAll(va);
-    }
+    const { cfg } = this;
+    const d = await checkTrainData(cfg, this.fs, this.o.validate ?? true);
+    this.promptDict = d.prompts;
+    this.train = await this.probeAll(d.train);
+    this.valid = await this.probeAll(d.valid);
     const seed = cfg.run.seed;
     const K = this.worldSize;
     this.loader = new InfiniteLoader(this.train.length, K * this.batchPerWorker, new Rng(streamSeed(seed, STREAM.loader)));
