@@ -260,7 +260,7 @@ export class Trainer {
    * Loss and gradient of one worker's batch (no update). Gradient scaled by `gradScale` (1/K for DP averaging,
    * 1/accum for accumulation). Returns host values.
    */
-  private async lossAndGrad(w: Worker, items: ProbedEntry[], prompts: string[], tau: number, noise: Float32Array, gradScale: number, wantGrad: boolean): Promise<{ ce: number; normalizer: number; hard: Float32Array; grad: Float32Array | null }> {
+  private async lossAndGrad(w: Worker, items: ProbedEntry[], prompts: string[], tau: number, noise: Float32Array, gradScale: number, wantGrad: boolean): Promise<{ ce: number; normalizer: number; hard: Float32Array; grad: Float32Array | null; tokens: number }> {
     const B = items.length;
     const speech = await this.o.speech.embeds(items);
     const batch = w.obj.prepare(items.map((p, b) => ({ prompt: prompts[b], text: p.entry.text, speech: speech[b] })));
@@ -274,7 +274,7 @@ export class Trainer {
         const [c, hard] = await Promise.all([ce.data(), m.data()]);
         ce.dispose();
         m.dispose();
-        return { ce: c[0], normalizer: sumRows(hard as Float32Array, B), hard: hard as Float32Array, grad: null };
+        return { ce: c[0], normalizer: sumRows(hard as Float32Array, B), hard: hard as Float32Array, grad: null, tokens: batch.nTargets };
       }
       const m = gumbelSigmoid(w.theta, { tau, batch: B, noise });
       const ce = w.obj.ce(batch, m);
@@ -290,7 +290,7 @@ export class Trainer {
       m.dispose();
       g.dispose();
       w.theta.grad = null;
-      return { ce: c[0], normalizer: sumRows(hard as Float32Array, B), hard: hard as Float32Array, grad: Float32Array.from(grad) };
+      return { ce: c[0], normalizer: sumRows(hard as Float32Array, B), hard: hard as Float32Array, grad: Float32Array.from(grad), tokens: batch.nTargets };
     } finally {
       w.obj.release(batch);
     }
@@ -328,8 +328,9 @@ export class Trainer {
     const items = idx.map((j) => this.train[j]);
     const prompts = items.map((p) => choosePrompt(p.entry, this.promptDict, this.rngPrompt));
     const noise = await this.noiseFor(s, K * Bw);
+    // LAVIS/SALMONN runners sum the gradients of accum_grad_iters iterations (no 1/accum) and step on (i+1) % accum == 0
     const accum = Math.max(1, this.cfg.run.accum_grad_iters);
-    const scale = 1 / (K * accum);
+    const scale = 1 / K;
     const results = [];
     for (let r = 0; r < K; r++) {
       const sl = (a: number, b: number) => [a * Bw, b * Bw] as const;
@@ -347,7 +348,7 @@ export class Trainer {
     results.forEach((x, r) => hard.set(x.hard, r * Bw * N));
     await this.dumpNpy(`weights_tensor_step${s}.npy`, hard, [K * Bw, N]);
     await this.dumpNpy(`grad_step${s}.npy`, grad, [N]);
-    if ((i + 1) % accum === 0 || i === it - 1) await this.applyUpdate();
+    if ((i + 1) % accum === 0) await this.applyUpdate();
     const theta = await this.readTheta();
     await this.dumpNpy(`mask_after_step${s + 1}.npy`, theta, [N]);
     if (this.o.dumpDir) {
@@ -385,13 +386,16 @@ export class Trainer {
     if (this.workers.length > 1) await this.setTheta(await this.readTheta());
   }
 
-  /** Validation loss (τ = 1, sampled noise from a per-epoch stream, no gradient): mean over batches. */
+  /**
+   * Validation loss (τ = 1, noise from a per-epoch stream, no gradient), averaged over batches weighted by their
+   * target-token counts as the SALMONN runner's valid_epoch aggregates it.
+   */
   async validate(epoch: number): Promise<ValidRecord | null> {
     if (!this.valid.length) return null;
     const rng = new Rng(streamSeed(this.cfg.run.seed, STREAM.valid) ^ epoch);
     const lambda = this.cfg.run.norm_lambda;
     const bs = this.cfg.run.batch_size_eval;
-    let loss = 0, ce = 0, n = 0;
+    let loss = 0, ce = 0, n = 0, tokens = 0;
     const batches = sequentialBatches(this.valid.length, bs);
     for (let k = 0; k < batches.length; k++) {
       const items = batches[k].map((j) => this.valid[j]);
@@ -400,11 +404,12 @@ export class Trainer {
       const noise = mode.kind === 'none' ? new Float32Array(items.length * this.N).fill(1) : rng.exponentialArray(items.length * this.N);
       const w = this.workers[k % this.workers.length];
       const r = await this.lossAndGrad(w, items, prompts, 1, noise, 1, false);
-      ce += r.ce;
-      loss += r.ce + lambda * r.normalizer;
+      ce += r.ce * r.tokens;
+      loss += (r.ce + lambda * r.normalizer) * r.tokens;
+      tokens += r.tokens;
       n++;
     }
-    const rec: ValidRecord = { type: 'valid', epoch, step: this.globalStep, loss: loss / n, ce: ce / n, batches: n };
+    const rec: ValidRecord = { type: 'valid', epoch, step: this.globalStep, loss: loss / tokens, ce: ce / tokens, batches: n };
     this.validRecords.push(rec);
     await this.record(rec);
     return rec;
@@ -451,6 +456,9 @@ export class Trainer {
       return this.finish();
     }
     const every = this.o.saveEverySteps ?? 0;
+    if (this.cfg.run.accum_grad_iters > 1 && sch.itersPerEpoch % this.cfg.run.accum_grad_iters !== 0) {
+      this.warn(`accum_grad_iters ${this.cfg.run.accum_grad_iters} does not divide iters_per_epoch: gradients pending at an epoch end carry over (as the reference) but are not saved in checkpoints`);
+    }
     while (this.globalStep < total) {
       const rec = await this.step();
       this.o.onProgress?.({
