@@ -1,2 +1,109 @@
-// Ops of the matmul group.
-export {};
+// Ops of the matmul group: matmul (batched, transposes, fused bias/activation/residual/alpha epilogue) and linear.
+import { ShapeError } from '../errors.js';
+import { run1 } from '../kernels/registry.js';
+import { broadcastShapes } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export type MatmulActivation = 'gelu' | 'silu' | 'relu' | 'none';
+
+export interface MatmulOptions {
+  /** a is [..., K, M] (use its transpose). */
+  transA?: boolean;
+  /** b is [..., N, K] (use its transpose; PyTorch Linear weights are [out, in]). */
+  transB?: boolean;
+  /** [N], added after alpha scaling. */
+  bias?: Tensor;
+  /** Applied after the bias (GELU is the exact-erf one, as the elementwise op). */
+  activation?: MatmulActivation;
+  /** [..., M, N] (broadcast to the output), added after the activation. */
+  residual?: Tensor;
+  /** Scales a@b. */
+  alpha?: number;
+}
+
+/** Attributes of the 'matmul' kernel; inputs are [a, b, bias?, residual?] in that order. */
+export interface MatmulAttrs {
+  transA: boolean;
+  transB: boolean;
+  activation: MatmulActivation;
+  alpha: number;
+  hasBias: boolean;
+  hasResidual: boolean;
+}
+
+/** Splits the 'matmul' kernel inputs [a, b, bias?, residual?] by the attrs' flags. */
+export function matmulInputs(inputs: Tensor[], attrs: MatmulAttrs): { a: Tensor; b: Tensor; bias: Tensor | null; residual: Tensor | null } {
+  let i = 2;
+  const bias = attrs.hasBias ? inputs[i++] : null;
+  const residual = attrs.hasResidual ? inputs[i++] : null;
+  return { a: inputs[0], b: inputs[1], bias, residual };
+}
+
+/** Batch shape, M, K, N and output shape of a matmul; throws ShapeError on mismatches. */
+export function matmulShapes(a: Tensor, b: Tensor, transA: boolean, transB: boolean): { batch: number[]; M: number; K: number; N: number; out: number[] } {
+  if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul needs operands of rank >= 2, got [${a.shape}] and [${b.shape}]`);
+  const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
+  const M = transA ? ac : ar, K = transA ? ar : ac;
+  const Kb = transB ? bc : br, N = transB ? br : bc;
+  if (K !== Kb) {
+    throw new ShapeError(`matmul inner dimensions differ: a [${a.shape}]${transA ? '^T' : ''} has K=${K}, b [${b.shape}]${transB ? '^T' : ''} has K=${Kb}`);
+  }
+  let batch: number[];
+  try {
+    batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    throw new ShapeError(`matmul batch dimensions of [${a.shape}] and [${b.shape}] cannot be broadcast`);
+  }
+  return { batch, M, K, N, out: [...batch, M, N] };
+}
+
+/**
+ * out = act(alpha * a@b + bias) + residual. a [..., M, K] (or [..., K, M] with transA), b [..., K, N] (or
+ * [..., N, K] with transB); batch dims broadcast (a rank-2 b is shared by every batch of a). f32 or f16
+ * inputs, f32 output with f32 accumulation.
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const transA = !!opts.transA, transB = !!opts.transB;
+  const { out, N } = matmulShapes(a, b, transA, transB);
+  const inputs = [a, b];
+  if (opts.bias) {
+    const bs = opts.bias.shape;
+    if (opts.bias.size !== N || (bs.length > 0 && bs[bs.length - 1] !== N)) {
+      throw new ShapeError(`matmul bias must have ${N} elements (shape [${N}]), got [${bs}]`);
+    }
+    inputs.push(opts.bias);
+  }
+  if (opts.residual) {
+    let ok = opts.residual.rank <= out.length;
+    if (ok) {
+      try {
+        ok = broadcastShapes(opts.residual.shape, out).join() === out.join();
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) throw new ShapeError(`matmul residual [${opts.residual.shape}] does not broadcast to the output [${out}]`);
+    inputs.push(opts.residual);
+  }
+  const activation = opts.activation ?? 'none';
+  if (!['gelu', 'silu', 'relu', 'none'].includes(activation)) throw new ShapeError(`unknown matmul activation '${activation}'`);
+  const attrs: MatmulAttrs = { transA, transB, activation, alpha: opts.alpha ?? 1, hasBias: !!opts.bias, hasResidual: !!opts.residual };
+  return run1('matmul', inputs, attrs);
+}
+
+/** x [..., in] @ weight[out, in]^T + bias[out] (+ activation, + residual [..., out]). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor, opts: { activation?: MatmulActivation; residual?: Tensor } = {}): Tensor {
+  if (weight.rank !== 2) throw new ShapeError(`linear weight must be [out, in], got [${weight.shape}]`);
+  if (x.rank < 1) throw new ShapeError('linear input must have rank >= 1');
+  const inF = weight.shape[1];
+  if (x.shape[x.rank - 1] !== inF) throw new ShapeError(`linear input [${x.shape}] does not end in ${inF} (weight [${weight.shape}])`);
+  const x2 = x.rank === 1 ? x.reshape([1, inF]) : x;
+  const y = matmul(x2, weight, { transB: true, bias, activation: opts.activation, residual: opts.residual });
+  if (x2 !== x) x2.dispose();
+  if (x.rank === 1) {
+    const r = y.reshape([weight.shape[0]]);
+    y.dispose();
+    return r;
+  }
+  return y;
+}

@@ -58,7 +58,15 @@ export function sizeClass(bytes: number): number {
  */
 export class Device {
   readonly gpu: GPUDevice;
-  readonly adapterInfo: { vendor: string; architecture: string; device: string; description: string };
+  readonly adapterInfo: {
+    vendor: string;
+    architecture: string;
+    device: string;
+    description: string;
+    /** Subgroup size range (from GPUAdapterInfo where the implementation reports it). */
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+  };
   readonly features: ReadonlySet<string>;
   readonly limits: DeviceLimits;
   readonly hasF16: boolean;
@@ -94,6 +102,8 @@ export class Device {
       architecture: info?.architecture ?? '',
       device: info?.device ?? '',
       description: info?.description ?? '',
+      subgroupMinSize: (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize,
+      subgroupMaxSize: (info as { subgroupMaxSize?: number } | undefined)?.subgroupMaxSize,
     };
     this.features = new Set([...gpu.features] as string[]);
     const l = gpu.limits;
