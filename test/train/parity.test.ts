@@ -27,6 +27,10 @@ import { readMaskCheckpointFile } from '../../src/node/files.js';
 import { nodeFileSystem } from '../../src/cli/evaluate.js';
 import { salmonnObjective } from '../../src/train/salmonn.js';
 import { readTrainCheckpoint } from '../../src/train/checkpoint.js';
+import { SpeechCache, type SpeechEmbeds } from '../../src/train/cache.js';
+import { SpeechSource, type SpeechEncoder } from '../../src/train/speech.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { NodeTrainFs } from '../../src/cli/train-fs.js';
 
 const EXP = join(FIXTURE, 'expected/training');
 const npy = (p: string): Float32Array => {
@@ -94,6 +98,66 @@ test('LLM stage from the fixture speech embeddings: loss and mask gradient at st
   await stage(await getDevice());
 });
 
+/** The fixture's batched speech embeddings as a SpeechEncoder (by clip length: chirp3s is the shorter one). */
+class FixtureSpeech implements SpeechEncoder {
+  readonly id = 'fixture-speech-embeds-batch';
+  async encode(waves: Float64Array[]): Promise<SpeechEmbeds[]> {
+    const sp = npy(join(EXP, 'speech_embeds_batch.npy'));
+    const longest = Math.max(...waves.map((w) => w.length));
+    return waves.map((w) => {
+      const i = w.length === longest ? 1 : 0;
+      return { data: sp.slice(i * 88 * 64, (i + 1) * 88 * 64), tokens: 88, dim: 64 };
+    });
+  }
+}
+
+async function trainerFromFixtureEmbeds(target: Target): Promise<void> {
+  const cfg = parseTrainConfig(readFileSync(join(FIXTURE, 'train_config.yaml'), 'utf8'), { file: 'train_config.yaml', cwd: FIXTURE, warn: () => {} });
+  const model = await Salmonn.load({ model: cfg.model, fs: nodeFileSystem(FIXTURE), target, mask: null, cwd: FIXTURE, warn: () => {} });
+  const fs = new NodeTrainFs();
+  try {
+    for (const run of RUNS) {
+      const dump = join(tmp, `fixture-embeds-${run}-${target === 'cpu' ? 'cpu' : 'gpu'}`);
+      const trainer = new Trainer({
+        cfg, fs, outputDir: join(dump, 'out'), dumpDir: dump, maxSteps: 3, validate: false,
+        initLogits: (await readTrainCheckpoint(new MemorySource(new Uint8Array(readFileSync(join(EXP, run, 'mask_init.pth'))), 'mask_init.pth'))).logits,
+        noise: run === 'det_init_official' ? { kind: 'none' } : { kind: 'replay', dir: join(EXP, run) },
+        speech: new SpeechSource(fs, new FixtureSpeech(), new SpeechCache({ modelId: 'fixture' }), 'padded_batch'),
+        objectives: [salmonnObjective(model, cfg.model)],
+      });
+      try {
+        const r = await trainer.run();
+        let dl = 0, dg = 0, dm = 0;
+        for (let k = 0; k < 3; k++) {
+          dl = Math.max(dl, Math.abs(r.history[k].loss - tj.variants[run].steps[k].loss));
+          dg = Math.max(dg, maxAbs(npy(join(dump, `grad_step${k}.npy`)), npy(join(EXP, run, `grad_step${k}.npy`))));
+          dm = Math.max(dm, maxAbs(npy(join(dump, `mask_after_step${k + 1}.npy`)), npy(join(EXP, run, `mask_after_step${k + 1}.npy`))));
+        }
+        console.log(`  ${run} (${target === 'cpu' ? 'cpu' : 'gpu'}, fixture speech embeds): max |Δloss| ${dl.toExponential(2)}, |Δgrad| ${dg.toExponential(2)}, |Δmask| ${dm.toExponential(2)}`);
+        for (let k = 0; k < 3; k++) {
+          const e = tj.variants[run].steps[k];
+          assert.ok(Math.abs(r.history[k].loss - e.loss) <= 1e-4, `${run} loss ${k}: ${r.history[k].loss} vs ${e.loss}`);
+          assert.equal(Array.from(npy(join(dump, `weights_tensor_step${k}.npy`))), Array.from(npy(join(EXP, run, `weights_tensor_step${k}.npy`))));
+          assertGrad(npy(join(dump, `grad_step${k}.npy`)), npy(join(EXP, run, `grad_step${k}.npy`)), 2e-6, `${run} grad_step${k}`);
+          assert.ok(maxAbs(npy(join(dump, `mask_after_step${k + 1}.npy`)), npy(join(EXP, run, `mask_after_step${k + 1}.npy`))) <= 1e-6, `${run} mask_after_step${k + 1}`);
+        }
+      } finally {
+        trainer.dispose();
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+test('trainer on the real LLM from the fixture speech embeddings: 3 steps of both runs (CPU)', async () => {
+  await trainerFromFixtureEmbeds('cpu');
+});
+
+test('trainer on the real LLM from the fixture speech embeddings: 3 steps of both runs (GPU)', async () => {
+  await trainerFromFixtureEmbeds(await getDevice());
+});
+
 /** `ahamask train` in the fixture folder (relative paths resolve against the working directory, as train.py). */
 function cli(args: string[]): string {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', '-c', 'train_config.yaml', '-q', '--speech-batching', 'padded_batch', ...args], {
@@ -158,6 +222,7 @@ test('torch.load reads the trained checkpoint (when a python3 with torch exists)
   }
   if (!py) return; // torch is not a dependency of this project; our readers are checked above
   const ck = join(tmp, 'det_init_official', 'checkpoint_latest.pth');
+  assert.ok(existsSync(ck), 'needs the checkpoint of the end-to-end det_init_official test');
   const outp = execFileSync(py, ['-c', [
     'import sys, torch',
     'c = torch.load(sys.argv[1], map_location="cpu")',
