@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attention, attentionWithLse } from '../../src/ops/attention.js';
-import { backward, requiresGrad } from '../../src/autograd/index.js';
+import { backward, gumbelSigmoid, requiresGrad } from '../../src/autograd/index.js';
+import { linear } from '../../src/ops/matmul.js';
+import { crossEntropy, rmsNorm } from '../../src/ops/reduce.js';
 import { fromHost } from '../../src/tensor/tensor.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { gpu, randn } from '../helpers/gpu.js';
@@ -42,6 +44,30 @@ test('only dHeadMask requested: dq/dk/dv not returned, mask gradient shape [B, H
   const o = attention(t([B, H, Tq, D], 1), t([B, H, Tk, D], 2), t([B, H, Tk, D], 3), { headMask: m });
   backward(o, fromHost(new Float32Array(o.size).fill(1), o.shape, 'f32', 'cpu'));
   assert.equal(m.grad!.shape, [B, H]);
+});
+
+test('AHAMask-shaped graph: θ -> (soft) Gumbel-sigmoid -> per-layer head masks -> frozen 2-layer model -> CE', async () => {
+  const L = 2, Hh = 2, Dh = 4, d = Hh * Dh, T = 5, V = 6, Bt = 2;
+  const frozen = (s: number[], seed: number) => fromHost(randn(s.reduce((a, b) => a * b, 1), seed, 0.5), s, 'f32', 'cpu');
+  const W = Array.from({ length: L }, (_, l) => ({ q: frozen([d, d], 10 * l + 1), k: frozen([d, d], 10 * l + 2), v: frozen([d, d], 10 * l + 3), o: frozen([d, d], 10 * l + 4), n: frozen([d], 10 * l + 5) }));
+  const x0 = frozen([Bt, T, d], 99), head = frozen([V, d], 98);
+  const tgt = fromHost([1, 2, -100, 4, 5, 0, -100, 3, 2, 1], [Bt * T], 'i32', 'cpu');
+  const E = Float32Array.from(randn(Bt * L * (Hh + 1), 5), (z) => Math.exp(z));
+  const split = (t: Tensor) => t.reshape([Bt, T, Hh, Dh]).transpose(1, 2);
+  const f = (theta: Tensor) => {
+    const m = gumbelSigmoid(theta, { tau: 0.7, batch: Bt, noise: E, hard: false });
+    let h = x0;
+    for (let l = 0; l < L; l++) {
+      const a = rmsNorm(h, W[l].n, 1e-6);
+      const mask = m.slice(1, l * (Hh + 1), l * (Hh + 1) + Hh); // the FFN slot is unused, as AHAMask
+      const o = attention(split(linear(a, W[l].q)), split(linear(a, W[l].k)), split(linear(a, W[l].v)), { causal: true, headMask: mask });
+      h = linear(o.transpose(1, 2).reshape([Bt, T, d]), W[l].o, undefined, { residual: h });
+    }
+    return crossEntropy(linear(h, head).reshape([Bt * T, V]), tgt);
+  };
+  await gradcheck(f, [{ shape: [L * (Hh + 1)], scale: 1.5 }], { what: 'ahamask graph', atol: 2e-3, rtol: 2e-3 });
+  // Only θ requires grad: no weight gradient anywhere.
+  for (const w of W) for (const t of Object.values(w)) assert.is(t.grad, null);
 });
 
 test('GPU gradients equal CPU gradients (attention)', async () => {

@@ -8,15 +8,18 @@ import { attention } from '../../src/ops/attention.js';
 import { crossEntropy, gather, rmsNorm, rope } from '../../src/ops/reduce.js';
 import { AdamW, Rng, backward, checkpoint, requiresGrad } from '../../src/autograd/index.js';
 import { Tensor, fromHost, tidy } from '../../src/tensor/tensor.js';
+import type { Device } from '../../src/tensor/device.js';
+import { gpu } from '../helpers/gpu.js';
 
 const param = (rng: Rng, shape: number[], std: number) => requiresGrad(fromHost(rng.normalArray(shape.reduce((a, b) => a * b, 1), 0, std), shape, 'f32', 'cpu'));
 
-test('an MLP learns XOR to near-zero loss', async () => {
+async function xor(target: 'cpu' | Device): Promise<number> {
   const rng = new Rng(5);
-  const x = fromHost([0, 0, 0, 1, 1, 0, 1, 1], [4, 2], 'f32', 'cpu');
-  const y = fromHost([0, 1, 1, 0], [4], 'i32', 'cpu');
-  const w1 = param(rng, [8, 2], 1), b1 = requiresGrad(fromHost(new Float32Array(8), [8], 'f32', 'cpu'));
-  const w2 = param(rng, [2, 8], 0.5), b2 = requiresGrad(fromHost(new Float32Array(2), [2], 'f32', 'cpu'));
+  const p = (shape: number[], std: number) => requiresGrad(fromHost(rng.normalArray(shape.reduce((a, b) => a * b, 1), 0, std), shape, 'f32', target));
+  const x = fromHost([0, 0, 0, 1, 1, 0, 1, 1], [4, 2], 'f32', target);
+  const y = fromHost([0, 1, 1, 0], [4], 'i32', target);
+  const w1 = p([8, 2], 1), b1 = requiresGrad(fromHost(new Float32Array(8), [8], 'f32', target));
+  const w2 = p([2, 8], 0.5), b2 = requiresGrad(fromHost(new Float32Array(2), [2], 'f32', target));
   const opt = new AdamW([w1, b1, w2, b2], { lr: 0.05, weightDecay: 0 });
   let loss = Infinity;
   for (let step = 0; step < 300; step++) {
@@ -28,7 +31,15 @@ test('an MLP learns XOR to near-zero loss', async () => {
     opt.step();
     opt.zeroGrad();
   }
-  assert.ok(loss < 0.01, `XOR loss ${loss}`);
+  return loss;
+}
+
+test('an MLP learns XOR to near-zero loss (CPU and GPU)', async () => {
+  const c = await xor('cpu');
+  assert.ok(c < 0.01, `XOR loss ${c} (CPU)`);
+  const g = await xor(await gpu());
+  assert.ok(g < 0.01, `XOR loss ${g} (GPU)`);
+  assert.ok(Math.abs(g - c) < 1e-3, `GPU ${g} vs CPU ${c}`);
 });
 
 test('a tiny transformer LM (embedding, rmsNorm, rope attention, SiLU MLP, lm head, CE) memorises a string', async () => {
