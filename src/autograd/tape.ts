@@ -97,7 +97,7 @@ class Node {
     readonly op: string,
     readonly attrs: unknown,
     readonly def: GradDef | undefined,
-    readonly parents: Parent[],
+    public parents: Parent[],
     readonly needs: boolean[],
     readonly inputs: TensorMeta[],
     readonly outputs: TensorMeta[],
@@ -119,6 +119,8 @@ class Node {
     this.storages = [];
     for (const g of this.grads) g?.dispose();
     this.grads = this.grads.map(() => null);
+    // Drop the links so a consumed graph can be collected even while its output tensors are still referenced.
+    this.parents = this.parents.map(() => null);
   }
 }
 
@@ -373,6 +375,7 @@ export function backwardMany(roots: Tensor[], grads?: (Tensor | null)[], opts: B
 }
 
 function runNode(n: Node, retain: boolean): void {
+  const parents = n.parents;
   const gs = n.grads;
   n.grads = gs.map(() => null);
   if (gs.every((x) => !x)) {
@@ -396,9 +399,9 @@ function runNode(n: Node, retain: boolean): void {
   // One handle per destination first (the same tensor may go to several inputs), then accumulate.
   const given = new Set<Tensor>();
   const sends: [Parent, Tensor][] = [];
-  for (let i = 0; i < n.parents.length; i++) {
+  for (let i = 0; i < parents.length; i++) {
     const g = ins[i];
-    const q = n.parents[i];
+    const q = parents[i];
     if (!g || !n.needs[i] || !q) continue;
     if (!sameShape(g.shape, n.inputs[i].shape)) {
       for (const [, h] of sends) h.dispose();
@@ -424,8 +427,8 @@ export function freeGraph(t: Tensor): void {
     const n = stack.pop()!;
     if (seen.has(n)) continue;
     seen.add(n);
-    n.release();
     for (const q of n.parents) if (q && 'node' in q) stack.push(q.node);
+    n.release();
   }
 }
 
