@@ -190,6 +190,8 @@ export class Trainer {
   /** Reads the data, prompts and audio (skipping unreadable entries), sets up θ, AdamW and the RNG streams. */
   async setup(): Promise<void> {
     const { cfg } = this;
+    const prevLog = await this.fs.readIfExists(this.logPath);
+    if (prevLog && prevLog.length && prevLog[prevLog.length - 1] !== 10) await this.fs.append(this.logPath, '\n'); // a line torn by a crash
     const d = await checkTrainData(cfg, this.fs, this.o.validate ?? true);
     this.promptDict = d.prompts;
     this.train = await this.probeAll(d.train);
@@ -486,10 +488,29 @@ export class Trainer {
     this.info(`epoch ${epoch}: train loss ${rec.train_loss.toFixed(5)}` + (v ? `, valid loss ${v.loss.toFixed(5)}` : '') + `, ${rec.heads_on}/${this.L * this.H} heads on -> ${path}`);
   }
 
+  /** Step records of the whole run: log.jsonl (earlier sessions of a resumed run; the last record of a step wins) and this session. */
+  private async fullHistory(): Promise<StepRecord[]> {
+    const bySteps = new Map<number, StepRecord>();
+    const bytes = await this.fs.readIfExists(this.logPath);
+    if (bytes) {
+      for (const line of new TextDecoder().decode(bytes).split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          const r = JSON.parse(line) as StepRecord;
+          if (r.type === 'step' && typeof r.step === 'number') bySteps.set(r.step, r);
+        } catch {
+          // a torn last line after a crash
+        }
+      }
+    }
+    for (const r of this.history) bySteps.set(r.step, r);
+    return [...bySteps.values()].filter((r) => r.step < this.globalStep).sort((a, b) => a.step - b.step);
+  }
+
   private async finish(): Promise<TrainResult> {
     const theta = await this.readTheta();
     const heatmapPath = this.fs.join(this.outDir, 'mask_heatmap.svg');
-    const h = this.history;
+    const h = await this.fullHistory();
     await this.fs.writeAtomic(heatmapPath, trainingHeatmapSvg(theta, this.L, this.H, {
       title: `AHAMask after step ${this.globalStep}`,
       history: { step: h.map((r) => r.step), loss: h.map((r) => r.loss), headsOn: h.map((r) => r.heads_on) },
