@@ -333,12 +333,12 @@ export class Trainer {
     // LAVIS/SALMONN runners sum the gradients of accum_grad_iters iterations (no 1/accum) and step on (i+1) % accum == 0
     const accum = Math.max(1, this.cfg.run.accum_grad_iters);
     const scale = 1 / K;
-    const results = [];
-    for (let r = 0; r < K; r++) {
-      const sl = (a: number, b: number) => [a * Bw, b * Bw] as const;
-      const [a, b] = sl(r, r + 1);
-      results.push(await this.lossAndGrad(this.workers[r], items.slice(a, b), prompts.slice(a, b), tau, noise.subarray(a * N, b * N), scale, true));
-    }
+    // Workers run concurrently: each records its forward/backward synchronously (the tape never interleaves) and
+    // submits before any readback is awaited.
+    const results = await Promise.all(this.workers.map((w, r) => {
+      const a = r * Bw, b = (r + 1) * Bw;
+      return this.lossAndGrad(w, items.slice(a, b), prompts.slice(a, b), tau, noise.subarray(a * N, b * N), scale, true);
+    }));
     const lambda = this.cfg.run.norm_lambda;
     const ce = mean(results.map((x) => x.ce));
     const normalizer = mean(results.map((x) => x.normalizer));
