@@ -160,20 +160,39 @@ export class BeatsEncoder {
    * after it are padding (zeroed before the positional conv, ignored as keys).
    */
   forward(fbank: Tensor, validTokens?: number[]): Tensor {
+    const e = this.patchEmbed(fbank);
+    const x0 = this.positional(e, validTokens);
+    e.dispose();
+    const out = this.encoder(x0, validTokens);
+    if (out !== x0) x0.dispose();
+    return out;
+  }
+
+  /** 16x16 patch conv, LayerNorm, post_extract_proj: [B, T, 128] -> [B, Np, D] (token n = t * 8 + f). */
+  patchEmbed(fbank: Tensor): Tensor {
     const { cfg, p } = this;
     if (fbank.rank !== 3 || fbank.shape[2] !== 128) throw new ShapeError(`BEATs: fbank must be [B, T, 128], got [${fbank.shape}]`);
     const [B, T] = fbank.shape;
     const ps = cfg.input_patch_size;
     if (T < ps) throw new ShapeError(`BEATs: ${T} fbank frames are fewer than one ${ps}-frame patch`);
-    const H = cfg.encoder_attention_heads, D = cfg.encoder_embed_dim, hd = D / H;
     const Np = this.tokensFor(T);
-    const dev = fbank.device ?? 'cpu';
-    const padded = validTokens && validTokens.some((n) => n < Np);
-    const x0 = tidy(() => {
+    return tidy(() => {
       const pe = conv.conv2d(fbank.unsqueeze(1), p.patch, p.patchBias ?? undefined, { stride: ps, padding: 0 }); // [B, E, T/16, 8]
-      const E = pe.shape[1];
-      let x = lin(norm(pe.reshape([B, E, Np]).transpose(1, 2), p.ln), p.proj); // [B, Np, D]
-      if (padded) {
+      return lin(norm(pe.reshape([B, pe.shape[1], Np]).transpose(1, 2), p.ln), p.proj);
+    });
+  }
+
+  private padded(x: Tensor, validTokens?: number[]): boolean {
+    return !!validTokens && validTokens.some((n) => n < x.shape[1]);
+  }
+
+  /** Zero the padding, add GELU(SamePad(pos_conv(x))), LayerNorm: [B, Np, D] -> [B, Np, D]. */
+  positional(x: Tensor, validTokens?: number[]): Tensor {
+    const { cfg, p } = this;
+    const [B, Np] = x.shape;
+    const dev = x.device ?? 'cpu';
+    return tidy(() => {
+      if (this.padded(x, validTokens)) {
         const keep = new Float32Array(B * Np);
         for (let b = 0; b < B; b++) keep.fill(1, b * Np, b * Np + validTokens![b]);
         x = mul(x, fromHost(keep, [B, Np, 1], 'f32', dev));
@@ -183,8 +202,16 @@ export class BeatsEncoder {
       const cs = K % 2 === 0 ? c.slice(2, 0, Np) : c;
       return norm(add(x, cs.transpose(1, 2)), p.encLn);
     });
+  }
+
+  /** The post-LN DeepNorm layers with the gated relative position bias: [B, Np, D] -> [B, Np, D]. */
+  encoder(x0: Tensor, validTokens?: number[]): Tensor {
+    const { cfg, p } = this;
+    const [B, Np] = x0.shape;
+    const H = cfg.encoder_attention_heads, D = cfg.encoder_embed_dim, hd = D / H;
+    const dev = x0.device ?? 'cpu';
     let padBias: Tensor | null = null;
-    if (padded) {
+    if (this.padded(x0, validTokens)) {
       const pb = new Float32Array(B * Np);
       for (let b = 0; b < B; b++) pb.fill(-1e30, b * Np + validTokens![b], (b + 1) * Np);
       padBias = fromHost(pb, [B, 1, 1, Np], 'f32', dev);
@@ -214,8 +241,7 @@ export class BeatsEncoder {
         return norm(axpy(lin(lin(x1, L.fc1, { activation: 'gelu' }), L.fc2), x1, alpha), L.ln2);
       }),
     );
-    if (padBias) padBias.dispose();
-    if (x !== x0) x0.dispose();
+    padBias?.dispose();
     return x;
   }
 

@@ -72,17 +72,30 @@ export class WhisperEncoder {
 
   /** mel [B, n_mels, 3000] -> last_hidden_state [B, 1500, d_model]. */
   forward(mel: Tensor): Tensor {
+    const x0 = this.frontEnd(mel);
+    const out = this.transformer(x0);
+    x0.dispose();
+    return out;
+  }
+
+  /** conv1 + GELU, conv2 (stride 2) + GELU, + the stored position table: [B, n_mels, 3000] -> [B, 1500, d]. */
+  frontEnd(mel: Tensor): Tensor {
     const { cfg, p } = this;
     if (mel.rank !== 3 || mel.shape[1] !== cfg.num_mel_bins || mel.shape[2] !== this.inputFrames) {
       throw new ShapeError(`Whisper encoder: input features must be [B, ${cfg.num_mel_bins}, ${this.inputFrames}], got [${mel.shape}]`);
     }
-    const H = cfg.encoder_attention_heads;
-    const scale = (cfg.d_model / H) ** -0.5;
-    const x0 = tidy(() => {
+    return tidy(() => {
       const h1 = conv.conv1d(mel, p.conv1.w, p.conv1.b ?? undefined, { stride: 1, padding: 1, activation: 'gelu' });
       const h2 = conv.conv1d(h1, p.conv2.w, p.conv2.b ?? undefined, { stride: 2, padding: 1, activation: 'gelu' });
       return add(h2.transpose(1, 2), p.pos);
     });
+  }
+
+  /** The pre-LN layers and the final LayerNorm: [B, 1500, d] -> [B, 1500, d]. */
+  transformer(x0: Tensor): Tensor {
+    const { cfg, p } = this;
+    const H = cfg.encoder_attention_heads;
+    const scale = (cfg.d_model / H) ** -0.5;
     const x = runLayers(x0, p.layers, (x, L) =>
       tidy(() => {
         const h = norm(x, L.ln1);
@@ -93,7 +106,6 @@ export class WhisperEncoder {
     );
     const out = norm(x, p.lnPost);
     if (x !== x0) x.dispose();
-    x0.dispose();
     return out;
   }
 
