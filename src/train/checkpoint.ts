@@ -113,6 +113,7 @@ function resumeToPy(r: ResumeState): PyValue {
     ['epoch_stats', r.epochStats ? [pyFloat(r.epochStats.loss), pyFloat(r.epochStats.ce), r.epochStats.n] : null],
     ['rng', rng],
     ['loader', new Map<string, PyValue>([
+      ['n', r.loader.n ?? null],
       ['pass', r.loader.pass],
       ['pos', r.loader.pos],
       ['pass_rng', r.loader.passRng ? rngToPy(r.loader.passRng) : null],
@@ -182,6 +183,7 @@ function resumeFromPy(v: unknown, file: string): ResumeState | null {
     epochStats: Array.isArray(es) && es.length === 3 ? { loss: num(es[0]) ?? 0, ce: num(es[1]) ?? 0, n: num(es[2]) ?? 0 } : undefined,
     rng,
     loader: {
+      n: num(getKey(l, 'n')) ?? undefined,
       pass: num(getKey(l, 'pass')) ?? 0,
       pos: num(getKey(l, 'pos')) ?? 0,
       passRng: Array.isArray(passRng) ? rngFromPy(passRng, file, 'loader.pass_rng') : null,

@@ -204,6 +204,8 @@ export function permutation(rng: Rng, n: number): number[] {
 }
 
 export interface LoaderState {
+  /** Items the loader was built over (a resume over a different data set cannot replay its batches). */
+  n?: number;
   /** Passes over the data started so far. */
   pass: number;
   /** Next position in the current permutation. */
@@ -244,10 +246,11 @@ export class InfiniteLoader {
   }
 
   getState(): LoaderState {
-    return { pass: this.pass, pos: this.pos, passRng: this.passRng, rng: this.rng.getState() };
+    return { n: this.n, pass: this.pass, pos: this.pos, passRng: this.passRng, rng: this.rng.getState() };
   }
 
   setState(s: LoaderState): void {
+    if (s.n !== undefined && s.n !== this.n) throw new TrainDataError(`cannot resume the data loader: it was built over ${s.n} usable item(s), the data set now has ${this.n}`);
     if (s.pass > 0) {
       if (!s.passRng) throw new AhamaskError('loader state: missing passRng');
       this.rng.setState(s.passRng);

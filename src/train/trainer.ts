@@ -232,17 +232,33 @@ export class Trainer {
     }
   }
 
+  /** Reads and hashes every entry's audio (8 at a time, order kept); unreadable ones are reported and skipped. */
   private async probeAll(entries: Annotation[]): Promise<ProbedEntry[]> {
-    const out: ProbedEntry[] = [];
-    for (const e of entries) {
-      try {
-        out.push(await this.o.speech.probe(e));
-      } catch (err) {
-        const rec: SkipRecord = { type: 'skipped', id: e.id, path: e.path, reason: (err as Error).message };
-        this.skipped.push(rec);
-        this.warn(`skipping ${e.id}: ${rec.reason}`);
-        await this.record(rec);
+    const res: (ProbedEntry | Error)[] = new Array(entries.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < entries.length) {
+        const k = next++;
+        try {
+          res[k] = await this.o.speech.probe(entries[k]);
+        } catch (err) {
+          res[k] = err as Error;
+        }
       }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, entries.length) }, worker));
+    const out: ProbedEntry[] = [];
+    for (let k = 0; k < entries.length; k++) {
+      const r = res[k];
+      if (!(r instanceof Error)) {
+        out.push(r);
+        continue;
+      }
+      const e = entries[k];
+      const rec: SkipRecord = { type: 'skipped', id: e.id, path: e.path, reason: r.message };
+      this.skipped.push(rec);
+      this.warn(`skipping ${e.id}: ${rec.reason}`);
+      await this.record(rec);
     }
     return out;
   }
