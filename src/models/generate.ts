@@ -44,9 +44,9 @@ export const GENERATE_DEFAULTS: GenerateOptions = {
   stopSequences: [[2]], seed: 42, keepLogits: false,
 };
 
-/** Maps the YAML `generate:` section (snake_case) onto GenerateOptions. */
-export function generateOptionsFromConfig(g: Partial<{ max_new_tokens: number; num_beams: number; do_sample: boolean; min_length: number; temperature: number; top_p: number; top_k: number; repetition_penalty: number; length_penalty: number }>, extra: Partial<GenerateOptions> = {}): GenerateOptions {
-  const o: GenerateOptions = { ...GENERATE_DEFAULTS };
+/** Maps the YAML `generate:` section (snake_case) onto GenerateOptions (only the keys it has). */
+export function generateOptionsFromConfig(g: Partial<{ max_new_tokens: number; num_beams: number; do_sample: boolean; min_length: number; temperature: number; top_p: number; top_k: number; repetition_penalty: number; length_penalty: number }>, extra: Partial<GenerateOptions> = {}): Partial<GenerateOptions> {
+  const o: Partial<GenerateOptions> = {};
   if (g.max_new_tokens !== undefined) o.maxNewTokens = g.max_new_tokens;
   if (g.num_beams !== undefined) o.numBeams = g.num_beams;
   if (g.do_sample !== undefined) o.doSample = g.do_sample;

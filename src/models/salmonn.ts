@@ -13,7 +13,7 @@ import { concat, layerNorm, linear } from '../ops/index.js';
 import { Tensor, fromHost, tidy, zeros } from '../tensor/tensor.js';
 import { BeatsEncoder, beatsValidTokens } from './beats.js';
 import { beatsFbankBatch, whisperLogMel, WHISPER_N_FRAMES, WHISPER_N_MELS } from './features.js';
-import { generate as runGenerate, generateOptionsFromConfig, type GenerateOptions, type GenerateResult, type StepModel } from './generate.js';
+import { generate as runGenerate, GENERATE_DEFAULTS, type GenerateOptions, type GenerateResult, type StepModel } from './generate.js';
 import { Llama, headMaskTensors, type HeadMasks, type KVCache } from './llama.js';
 import { loadLora } from './lora.js';
 import { buildPromptText, promptIds, type PromptIds, type TextEncoderLike } from './prompt.js';
@@ -536,7 +536,12 @@ export class Salmonn {
 
   /** End to end: waveforms (or precomputed speech embeddings) -> generated ids and texts. */
   async generate(input: { wavs: ArrayLike<number>[] } | { speech: Tensor }, opts: SalmonnGenerateOptions = {}): Promise<SalmonnGenerateResult> {
-    const g: GenerateOptions = { ...generateOptionsFromConfig({}), ...opts.generate };
+    const lc = this.configs.llama;
+    // token ids from the LLM config (Vicuna: bos 1, eos 2, pad 0); SALMONN's StoppingCriteriaSub stops on [eos]
+    const g: GenerateOptions = {
+      ...GENERATE_DEFAULTS, bosTokenId: lc.bos_token_id, eosTokenId: lc.eos_token_id, padTokenId: lc.pad_token_id,
+      stopSequences: [[lc.eos_token_id]], ...opts.generate,
+    };
     const speech = 'wavs' in input ? await this.encodeSpeech(input.wavs, opts.onStage) : input.speech;
     const ids = this.promptIds(opts.prompt ?? '', opts.rawPrompt);
     const embeds = this.wrapPrompt(speech, ids);
