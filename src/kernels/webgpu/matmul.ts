@@ -109,12 +109,14 @@ export interface MatmulConfig {
   WY: number;
   /** A shared through subgroupBroadcast (needs 8-lane subgroups). */
   bcast: boolean;
+  /** Grouped tile order: G tile rows are walked column-major (reuse of B across consecutive workgroups); 0 = row-major. */
+  G?: number;
 }
 
 /** The tile configuration used on this adapter. */
 export function defaultConfig(dev: Device): MatmulConfig {
   const bcast = subgroupsOf8(dev);
-  return bcast ? { TM: 8, TN: 2, WY: 8, bcast } : { TM: 4, TN: 4, WY: 8, bcast: false };
+  return bcast ? { TM: 16, TN: 2, WY: 2, bcast } : { TM: 4, TN: 4, WY: 8, bcast: false };
 }
 
 /** Subgroups of exactly 8 invocations laid over consecutive local invocation indices (llvmpipe's SIMD8). */
@@ -156,8 +158,15 @@ function kernelCode(c: MatmulConfig, s: Spec): string {
   L('  let mEnd = prm[0u]; let nEnd = prm[1u]; let K = prm[2u];');
   L('  let sAm = prm[6u]; let sAk = prm[7u]; let sBk = prm[9u]; let sBn = prm[10u];');
   L('  let lx = lid.x;');
-  L(`  let mt = prm[3u] + wg.y * ${BM}u + lid.y * ${TM}u;`);
-  L(`  let nt = prm[4u] + wg.x * ${BN}u + lx;`);
+  if (c.G) {
+    // grouped order: linear workgroup id -> (tile x, tile y) walking G tile rows column by column
+    L('  let lin = wg.x + wg.y * nwg.x;');
+    L(`  let per = ${c.G}u * nwg.x; let grp = lin / per; let rr = lin % per;`);
+    L(`  let gh = min(${c.G}u, nwg.y - grp * ${c.G}u);`);
+    L('  let ty = grp * ' + c.G + 'u + rr % gh; let tx = rr / gh;');
+  } else L('  let ty = wg.y; let tx = wg.x;');
+  L(`  let mt = prm[3u] + ty * ${BM}u + lid.y * ${TM}u;`);
+  L(`  let nt = prm[4u] + tx * ${BN}u + lx;`);
   for (let i = 0; i < TM; i++) L(`  let ar${i} = aB + min(mt + ${i}u, mEnd - 1u) * sAm;`);
   for (let j = 0; j < TN; j++) L(`  let bc${j} = bB + min(nt + ${j * 8}u, nEnd - 1u) * sBn;`);
   for (let i = 0; i < TM; i++) L(`  ${[...Array(TN).keys()].map((j) => `var c${i}_${j} = 0.0;`).join(' ')}`);
@@ -207,7 +216,7 @@ ${s.dtB === 'f16' ? 'fn ld2_b(i: u32) -> vec2<f32> { return unpack2x16float(b[i 
 ${wgslMeta(5)}
 ${epilogueWgsl(2, EPI)}
 @compute @workgroup_size(8, ${WY})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
 ${lines.join('\n')}
 }`;
 }
@@ -272,7 +281,7 @@ export function matmulRegister(p: MatmulPlan, cfg: MatmulConfig = defaultConfig(
     pairA: cfg.bcast && p.sAk === 1 && even(p.a, p.sAm),
     pairB: p.sBk === 1 && even(p.b, p.sBn),
   };
-  const key = `mm:${cfg.TM}x${cfg.TN}x${cfg.WY}${cfg.bcast ? 'b' : ''}:${spec.dtA}${spec.pairA ? 'p' : ''}:${spec.dtB}${spec.pairB ? 'p' : ''}`;
+  const key = `mm:${cfg.TM}x${cfg.TN}x${cfg.WY}${cfg.bcast ? 'b' : ''}g${cfg.G ?? 0}:${spec.dtA}${spec.pairA ? 'p' : ''}:${spec.dtB}${spec.pairB ? 'p' : ''}`;
   const pipeline = dev.pipeline(key, () => kernelCode(cfg, spec));
   const biasBind = p.bias ? bindElements(p.bias, p.bias.offset, p.bias.span) : null;
   for (let z0 = 0; z0 < nb; z0 += zChunk) {
