@@ -7,7 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { AhamaskError, FormatError } from '../errors.js';
 import type { ByteSource, Directory } from '../io/bytes.js';
 import { parseDecodeConfig, resolvePath, type DecodeConfig } from '../io/config.js';
-import { loadAudio } from '../io/audio.js';
+import { TARGET_SAMPLE_RATE, decodeAudio, loadAudio, normalizeLength, resample } from '../io/audio.js';
 import { encodeNpy } from '../io/npy.js';
 import { generateOptionsFromConfig } from '../models/generate.js';
 import { Salmonn, type LoadProgress, type StageName } from '../models/salmonn.js';
@@ -164,25 +164,26 @@ export async function readAnnotations(path: string): Promise<Annotation[]> {
   });
 }
 
-/** dataset.py: the waveform (channel 0, 16 kHz, pad to 1 s, cut to 30 s) plus optional expand_wav clips. */
+/**
+ * dataset.py: the waveform (16 kHz, channel 0), then each expand_wav clip (channel 0, not resampled) after 1600
+ * zero samples, then pad to 1 s / cut to 30 s.
+ */
 export async function loadItemAudio(cwd: string, a: Annotation): Promise<Float32Array> {
   const p = resolvePath(cwd, a.path);
-  const wav = await loadAudio(await readFileBytes(p), a.path);
-  if (!a.expand_wav?.length) return wav;
-  const parts: Float32Array[] = [wav];
+  if (!a.expand_wav?.length) return loadAudio(await readFileBytes(p), a.path);
+  const main = await decodeAudio(await readFileBytes(p), a.path, { firstChannelOnly: true });
+  const parts: ArrayLike<number>[] = [main.sampleRate === TARGET_SAMPLE_RATE ? main.channels[0] : resample(main.channels[0], main.sampleRate, TARGET_SAMPLE_RATE)];
   for (const e of a.expand_wav) {
-    parts.push(new Float32Array(1600));
-    parts.push(await loadAudio(await readFileBytes(resolvePath(cwd, e)), e));
+    parts.push(new Float64Array(1600));
+    parts.push((await decodeAudio(await readFileBytes(resolvePath(cwd, e)), e, { firstChannelOnly: true })).channels[0]);
   }
-  const n = parts.reduce((s, x) => s + x.length, 0);
-  const out = new Float32Array(Math.min(n, 480000));
+  const all = new Float64Array(parts.reduce((n, x) => n + x.length, 0));
   let o = 0;
   for (const x of parts) {
-    out.set(x.subarray(0, Math.max(0, out.length - o)), o);
+    all.set(x, o);
     o += x.length;
-    if (o >= out.length) break;
   }
-  return out;
+  return Float32Array.from(normalizeLength(all));
 }
 
 /** Python json.dumps(indent=4, ensure_ascii=False). */
