@@ -22,7 +22,12 @@ export const UNARY_WGSL: Record<string, string> = {
   square: 'a * a',
   relu: 'max(a, 0.0)',
   gelu: '0.5 * a * (1.0 + erf_(a * 0.70710678118654752))',
+  /** d gelu / da = Φ(a) + a·φ(a) (the gradient, fused). */
+  geluGrad: '0.5 * (1.0 + erf_(a * 0.70710678118654752)) + a * 0.3989422804014327 * exp(-0.5 * a * a)',
+  erf: 'erf_(a)',
   silu: 'a / (1.0 + exp(-a))',
+  /** d silu / da = s·(1 + a·(1 − s)), s = sigmoid(a). */
+  siluGrad: '(1.0 / (1.0 + exp(-a))) * (1.0 + a * (1.0 - 1.0 / (1.0 + exp(-a))))',
   sigmoid: '1.0 / (1.0 + exp(-a))',
   tanh: 'tanh(clamp(a, -15.0, 15.0))',
   powScalar: 'select(pow(abs(a), alpha) * select(1.0, -1.0, a < 0.0 && fract(alpha * 0.5) != 0.0), 1.0, alpha == 0.0)',
@@ -76,7 +81,13 @@ export const UNARY_CPU: Record<string, (a: number, alpha: number, beta: number) 
   square: (a) => a * a,
   relu: (a) => Math.max(a, 0),
   gelu: (a) => 0.5 * a * (1 + erf(a / Math.SQRT2)),
+  geluGrad: (a) => 0.5 * (1 + erf(a / Math.SQRT2)) + (a * Math.exp(-0.5 * a * a)) / Math.sqrt(2 * Math.PI),
+  erf: (a) => erf(a),
   silu: (a) => a / (1 + Math.exp(-a)),
+  siluGrad: (a) => {
+    const s = 1 / (1 + Math.exp(-a));
+    return s * (1 + a * (1 - s));
+  },
   sigmoid: (a) => 1 / (1 + Math.exp(-a)),
   tanh: Math.tanh,
   powScalar: (a, al) => Math.pow(a, al),

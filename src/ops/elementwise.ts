@@ -13,6 +13,10 @@ export const relu = un('relu');
 /** GELU with the exact erf (PyTorch's default, used by Whisper, BEATs and the Q-Former). */
 export const gelu = un('gelu');
 export const silu = un('silu');
+export const erf = un('erf');
+/** Derivatives of GELU and SiLU, fused (used by their gradients). */
+export const geluGrad = un('geluGrad');
+export const siluGrad = un('siluGrad');
 export const sigmoid = un('sigmoid');
 export const tanh = un('tanh');
 

@@ -21,6 +21,7 @@ const UNARY: [string, (x: Tensor) => Tensor, ((n: number) => number[]) | null][]
   ['square', o.square, null],
   ['relu', o.relu, (n) => awayFrom0(n, 2)],
   ['gelu', o.gelu, null],
+  ['erf', o.erf, null],
   ['silu', o.silu, null],
   ['sigmoid', o.sigmoid, null],
   ['tanh', o.tanh, null],

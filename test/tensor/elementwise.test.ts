@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
 import { assertTensorsClose, gpu, pair } from '../helpers/gpu.js';
 
-const UNARY = ['exp', 'log', 'sqrt', 'rsqrt', 'neg', 'abs', 'square', 'relu', 'gelu', 'silu', 'sigmoid', 'tanh'] as const;
+const UNARY = ['exp', 'log', 'sqrt', 'rsqrt', 'neg', 'abs', 'square', 'relu', 'gelu', 'geluGrad', 'erf', 'silu', 'siluGrad', 'sigmoid', 'tanh'] as const;
 const SHAPES = [[1], [7], [3, 5], [2, 1, 13], [4, 3, 2, 5], [257, 3]];
 
 test('unary ops match the CPU reference on odd shapes, f32 and f16 storage', async () => {

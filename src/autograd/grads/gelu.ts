@@ -1,5 +1,4 @@
-// Gradient of the exact-erf GELU: Φ(x) + x·φ(x), with Φ(x) = gelu(x)/x taken from the forward kernel itself
-// (there is no erf op), 1/2 at x = 0.
+// Gradient of the exact-erf GELU: Φ(x) + x·φ(x), one fused elementwise kernel.
 import { mul } from '../../ops/elementwise.js';
 import { registerGrad } from '../tape.js';
 import { geluDeriv } from './util.js';

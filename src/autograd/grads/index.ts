@@ -12,6 +12,7 @@ import './contiguous.js';
 import './crossEntropy.js';
 import './crossEntropyPerRow.js';
 import './div.js';
+import './erf.js';
 import './exp.js';
 import './gather.js';
 import './gelu.js';

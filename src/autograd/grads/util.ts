@@ -75,17 +75,12 @@ export function rows(t: Tensor): Tensor {
 
 /** d gelu(x)/dx for the exact-erf GELU: Φ(x) + x·φ(x), with Φ(x) = gelu(x)/x (no erf op), 1/2 near 0. */
 export function geluDeriv(x: Tensor): Tensor {
-  // Near 0 (|x| < 1e-30, also where a GPU flushes denormals) use Φ = 1/2.
-  const tiny = o.greater(constant(x, 1e-30), o.abs(x));
-  const cdf = o.add(o.div(o.gelu(x), o.add(x, tiny)), o.scale(tiny, 0.5));
-  const pdf = o.scale(o.exp(o.scale(o.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
-  return o.add(cdf, o.mul(x, pdf));
+  return o.geluGrad(x);
 }
 
-/** d silu(x)/dx = s·(1 + x·(1 - s)), s = sigmoid(x). */
+/** d silu(x)/dx, fused. */
 export function siluDeriv(x: Tensor): Tensor {
-  const s = o.sigmoid(x);
-  return o.mul(s, o.addScalar(o.mul(x, o.affine(s, -1, 1)), 1));
+  return o.siluGrad(x);
 }
 
 /** g ⊙ act'(z) for the matmul epilogue activations. */
