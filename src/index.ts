@@ -22,3 +22,5 @@ export { Llama, KVCache, headMaskTensors } from './models/llama.js';
 export { generate, generateOptionsFromConfig, GENERATE_DEFAULTS } from './models/generate.js';
 export type { GenerateOptions, GenerateResult, StepModel } from './models/generate.js';
 export { buildPromptText, promptIds, splitPrompt } from './models/prompt.js';
+// Autograd (tape, gradients, optimizers, LR schedule, hard Gumbel-sigmoid); importing it installs the tape.
+export * from './autograd/index.js';
