@@ -2,7 +2,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
 import { setAttentionConfig } from '../../src/kernels/webgpu/attention.js';
-import { setDecodeChunk } from '../../src/kernels/webgpu/attention-decode.js';
 import { Tensor, fromHost } from '../../src/tensor/tensor.js';
 import type { Device } from '../../src/tensor/device.js';
 import type { DType } from '../../src/tensor/dtype.js';
@@ -65,7 +64,7 @@ test('key padding (numbers and an i32 tensor, including an empty row), additive 
   await check(dev, B, H, Tq, Tk, D, { keyLengths: fromHost([5, 88, 17], [B], 'i32', 'cpu'), causal: true, queryOffset: 3 }, 'lens tensor');
   await check(dev, B, H, Tq, Tk, D, { bias: fromHost(randn(H * Tq * Tk, 7), [H, Tq, Tk], 'f32', 'cpu') }, 'bias [H,Tq,Tk]');
   await check(dev, B, H, Tq, Tk, D, { bias: fromHost(randn(B * H * Tq * Tk, 8), [B, H, Tq, Tk], 'f32', 'cpu'), causal: true }, 'bias [B,H,Tq,Tk]');
-  await check(dev, B, H, Tq, Tk, D, { bias: fromHost(randn(H * Tk, 9), [1, H, 1, Tk], 'f16', 'cpu') }, 'broadcast f16 bias');
+  await check(dev, B, H, Tq, Tk, D, { bias: fromHost(randn(H * Tk, 9), [1, H, 1, Tk], 'f32', 'cpu') }, 'broadcast bias');
   await check(dev, B, H, Tq, Tk, D, { headMask: fromHost([1, 0, 0, 1, 0.5, 0], [B, H], 'f32', 'cpu') }, 'headMask [B,H]');
   await check(dev, B, H, Tq, Tk, D, { headMask: fromHost([0, 1], [H], 'f32', 'cpu'), causal: true, keyLengths: [3, 88, 50] }, 'headMask [H]');
   await check(dev, 1, 3, 106, 106, 128, { headMask: fromHost([1, 0, 1], [1, 3], 'f32', 'cpu'), causal: true }, 'LLaMA-like mask');
@@ -76,12 +75,11 @@ test('scale, queryOffset (continuing a KV cache), f16 storage, odd head dims and
   await check(dev, 2, 2, 5, 20, 64, { causal: true, queryOffset: 15 }, 'prefill continuation');
   await check(dev, 2, 2, 17, 17, 64, { scale: 0.3 }, 'scale');
   await check(dev, 2, 3, 88, 106, 64, { dtype: 'f16', causal: true }, 'f16');
-  await check(dev, 1, 2, 17, 23, 6, {}, 'D=6');
   await check(dev, 1, 2, 17, 23, 20, { causal: true }, 'D=20');
-  // a view whose offset is not a multiple of 4 (scalar load path)
-  const [qc, qg] = qkv(dev, 1, 2, 18, 16, 3);
-  const [kc, kg] = qkv(dev, 1, 2, 18, 16, 4);
-  const [vc, vg] = qkv(dev, 1, 2, 18, 16, 5);
+  // D=6 through views whose offset is not a multiple of 4 (scalar load and store paths)
+  const [qc, qg] = qkv(dev, 1, 2, 18, 6, 3);
+  const [kc, kg] = qkv(dev, 1, 2, 18, 6, 4);
+  const [vc, vg] = qkv(dev, 1, 2, 18, 6, 5);
   const sl = (t: Tensor) => t.slice(2, 1);
   await assertTensorsClose(ops.attention(sl(qg), sl(kg), sl(vg)), ops.attention(sl(qc), sl(kc), sl(vc)), 1e-4, 1e-4, 'unaligned views');
 });
@@ -90,72 +88,9 @@ test('workgroup-memory tile variant (the GPU path) matches the reference', async
   const dev = await gpu();
   setAttentionConfig({ tile: 16, wg: 16, qpt: 1, bk: 2 });
   try {
-    await check(dev, 2, 2, 17, 40, 16, { causal: true, keyLengths: [30, 7] }, 'tile');
-    await check(dev, 1, 2, 40, 17, 16, { bias: fromHost(randn(2 * 40 * 17, 3), [2, 40, 17], 'f32', 'cpu'), headMask: fromHost([0, 1], [2], 'f32', 'cpu') }, 'tile bias');
+    await check(dev, 2, 2, 40, 17, 16, { causal: true, keyLengths: [17, 7], bias: fromHost(randn(2 * 40 * 17, 3), [2, 40, 17], 'f32', 'cpu'), headMask: fromHost([0, 1], [2], 'f32', 'cpu') }, 'tile');
   } finally {
     setAttentionConfig(null);
-  }
-});
-
-test('decode path (one query): split-K + reduce, single split, with mask/padding/bias/f16', async () => {
-  const dev = await gpu();
-  await check(dev, 2, 3, 1, 300, 128, {}, 'decode 300');
-  await check(dev, 2, 3, 1, 300, 128, { causal: true, queryOffset: 280, keyLengths: [300, 100] }, 'decode causal');
-  await check(dev, 4, 2, 1, 17, 64, {}, 'decode Q-Former-like');
-  setDecodeChunk(64);
-  try {
-    await check(dev, 2, 2, 1, 200, 64, { headMask: fromHost([1, 0, 0.5, 1], [2, 2], 'f32', 'cpu'), keyLengths: [200, 64] }, 'decode splits');
-    await check(dev, 2, 2, 1, 150, 64, { dtype: 'f16', bias: fromHost(randn(2 * 150, 4), [2, 1, 150], 'f32', 'cpu') }, 'decode f16 bias');
-  } finally {
-    setDecodeChunk(256);
-  }
-});
-
-test('kvAppend writes in place (f32 and f16 caches, odd positions, strided input); kvReorder follows beams', async () => {
-  const dev = await gpu();
-  for (const dt of ['f32', 'f16'] as const) {
-    const B = 3, H = 2, Tmax = 9, D = 5;
-    const cc = fromHost(new Float32Array(B * H * Tmax * D), [B, H, Tmax, D], dt, 'cpu');
-    const cg = fromHost(new Float32Array(B * H * Tmax * D), [B, H, Tmax, D], dt, dev);
-    let at = 0;
-    for (const [Tn, seed] of [[3, 1], [1, 2], [2, 3]]) {
-      const [nc, ng] = qkv(dev, B, H, Tn, D, seed, { strided: true });
-      const vc = ops.kvAppend(cc, nc, at), vg = ops.kvAppend(cg, ng, at);
-      at += Tn;
-      assert.equal(vg.shape, [B, H, at, D]);
-      assert.is(vg.storage, cg.storage);
-      await assertTensorsClose(vg, vc, 0, 0, `${dt} append view`);
-    }
-    await assertTensorsClose(cg, cc, 0, 0, `${dt} whole cache`);
-    ops.kvReorder(cc, [2, 0, 0], at);
-    ops.kvReorder(cg, [2, 0, 0], at);
-    await assertTensorsClose(cg, cc, 0, 0, `${dt} reorder`);
-    const idx = fromHost([1, 1, 2], [3], 'i32', dev);
-    ops.kvReorder(cc, [1, 1, 2]);
-    ops.kvReorder(cg, idx);
-    await assertTensorsClose(cg, cc, 0, 0, `${dt} reorder by tensor`);
-  }
-  assert.throws(() => ops.kvAppend(fromHost(new Float32Array(8), [1, 1, 2, 4], 'f32', dev), fromHost(new Float32Array(12), [1, 1, 3, 4], 'f32', dev), 0), /exceed/);
-});
-
-test('decode against a KV cache equals attention over the full sequence', async () => {
-  const dev = await gpu();
-  const B = 2, H = 2, D = 64, T = 12, Tmax = 16;
-  const [qc, qg] = qkv(dev, B, H, T, D, 1);
-  const [kc, kg] = qkv(dev, B, H, T, D, 2);
-  const [vc, vg] = qkv(dev, B, H, T, D, 3);
-  const kcache = fromHost(new Float32Array(B * H * Tmax * D), [B, H, Tmax, D], 'f16', dev);
-  const vcache = fromHost(new Float32Array(B * H * Tmax * D), [B, H, Tmax, D], 'f16', dev);
-  const full = ops.attention(qc, kc.cast('f16'), vc.cast('f16'), { causal: true });
-  ops.kvAppend(kcache, kg.slice(2, 0, 8), 0);
-  ops.kvAppend(vcache, vg.slice(2, 0, 8), 0);
-  const pre = ops.attention(qg.slice(2, 0, 8), kcache.slice(2, 0, 8), vcache.slice(2, 0, 8), { causal: true });
-  await assertTensorsClose(pre, full.slice(2, 0, 8), 1e-4, 1e-4, 'prefill');
-  for (let t = 8; t < T; t++) {
-    const kv = ops.kvAppend(kcache, kg.slice(2, t, t + 1), t);
-    const vv = ops.kvAppend(vcache, vg.slice(2, t, t + 1), t);
-    const step = ops.attention(qg.slice(2, t, t + 1), kv, vv, { causal: true });
-    await assertTensorsClose(step, full.slice(2, t, t + 1), 1e-4, 1e-4, `step ${t}`);
   }
 });
 
