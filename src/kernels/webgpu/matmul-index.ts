@@ -6,7 +6,7 @@ import { matmulInputs, matmulShapes } from '../../ops/matmul.js';
 import { broadcastStrides } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { registerKernel } from '../registry.js';
-import { gemv } from './gemv.js';
+import { GEMV_MAX_ROWS, gemv } from './gemv.js';
 import { MatmulPlan, MatView, matmulRegister } from './matmul.js';
 import { newOutput } from './util.js';
 
@@ -86,9 +86,12 @@ export function makePlan(inputs: Tensor[], attrs: MatmulAttrs): MatmulPlan {
   return plan;
 }
 
-/** GEMV is used for one output row against a weight contiguous along K (the decode case). */
+/**
+ * GEMV is used for a few output rows against a weight contiguous along K (decoding), where the register
+ * kernel's row tiles would be mostly idle.
+ */
 export function useGemv(p: MatmulPlan): boolean {
-  return p.M === 1 && p.batch.length === 0 && (p.sBk === 1 || p.K === 1) && p.N >= 8;
+  return p.M >= 1 && p.M <= GEMV_MAX_ROWS && p.batch.length === 0 && (p.sBk === 1 || p.K === 1) && p.N >= 8;
 }
 
 export function matmulGpu(inputs: Tensor[], attrs: MatmulAttrs): Tensor {
