@@ -1,0 +1,159 @@
+// conv1d as an implicit GEMM with register blocking: an invocation owns TPL consecutive output steps of CO
+// output channels (one channel block per workgroup). Over each input channel the input is read through a
+// sliding register window along the kernel taps (one new load per tap and invocation), and the CO weights
+// of a tap are loaded once per subgroup and broadcast (CPU adapters with fixed subgroups) or read directly.
+// Bias and exact-erf GELU are fused into the store. Groups are supported (the grouped file tunes for BEATs'
+// positional convolution).
+import type { BufferRange, Device } from '../../tensor/device.js';
+import type { DType } from '../../tensor/dtype.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { WGSL_ERF } from '../elementwise-defs.js';
+import { cpuSubgroupSize } from './attention.js';
+import { bindElements, newOutput, wgslInput, wgslMeta } from './util.js';
+
+export interface Conv1dAttrs {
+  stride: number;
+  padding: number;
+  groups: number;
+  activation: 'gelu' | 'none';
+  hasBias?: boolean;
+}
+
+export interface Conv1dConfig {
+  /** Output channels per workgroup (a multiple of the subgroup size in the broadcast layout). */
+  co: number;
+  /** Consecutive output steps per invocation. */
+  tpl: number;
+  /** Invocations per workgroup in the direct layout. */
+  wg: number;
+  /** Use the direct layout even where subgroups allow broadcasting. */
+  direct?: boolean;
+}
+
+interface Spec {
+  dx: DType;
+  dw: DType;
+  db: DType | null;
+  gelu: boolean;
+  stride: number;
+  sg: number;
+  cfg: Conv1dConfig;
+}
+
+// meta: 0 B, 1 Cin, 2 T, 3 Cout, 4 Tout, 5 K, 6 pad, 7 cin per group, 8 cout per group, 9 channel blocks per
+// group, 10 x (offset, sb, sc, st), 14 w (offset, so, si, sk), 18 bias (offset, stride), 20 out base,
+// 21 number of stores per invocation (CO·TPL)
+const M = { B: 0, CIN: 1, T: 2, COUT: 3, TOUT: 4, K: 5, PAD: 6, CIG: 7, COG: 8, NBLK: 9, X: 10, W: 14, BIAS: 18, OB: 20, NST: 21 };
+
+export function genConv1d(s: Spec): string {
+  const { co: CO, tpl: TPL } = s.cfg;
+  const SG = s.sg;
+  const WG = SG || s.cfg.wg;
+  const st = s.stride;
+  const W = (TPL - 1) * st + 1; // window registers
+  const U = [...Array(TPL).keys()], CH = [...Array(CO).keys()], E = [...Array(W).keys()];
+  let b = 0;
+  const decl = [wgslInput(b++, 'x', s.dx), wgslInput(b++, 'w', s.dw)];
+  if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
+  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> y: array<f32>;`);
+  decl.push(wgslMeta(b++));
+  const L: string[] = [];
+  const e = (x: string) => L.push(x);
+  const lane = SG ? 'ln' : 'lid';
+  e(`let b = wid.z;`);
+  e(`let T = prm[${M.T}]; let Tout = prm[${M.TOUT}]; let K = prm[${M.K}]; let pad = i32(prm[${M.PAD}]);`);
+  e(`let cig = prm[${M.CIG}]; let cog = prm[${M.COG}];`);
+  e(`let g = wid.y / prm[${M.NBLK}]; let blk = wid.y % prm[${M.NBLK}];`);
+  e(`let co0 = g * cog + blk * ${CO}u; let coEnd = g * cog + cog;`);
+  e(`let tb = (wid.x * ${WG}u + ${lane}) * ${TPL}u;`);
+  e(`let xs0 = i32(tb) * ${st} - pad;`);
+  e(`let xbb = prm[${M.X}] + b * prm[${M.X + 1}]; let sxc = prm[${M.X + 2}]; let sxt = prm[${M.X + 3}];`);
+  e(`let wo = prm[${M.W}]; let swo = prm[${M.W + 1}]; let swi = prm[${M.W + 2}]; let swk = prm[${M.W + 3}];`);
+  for (const c of CH) for (const u of U) e(`var a${c}_${u} = 0.0;`);
+  // weight rows this lane loads (broadcast layout): channel co0 + c*SG + lane
+  if (SG) for (let c = 0; c < CO / SG; c++) e(`let wr${c} = wo + min(co0 + ${c * SG}u + ln, coEnd - 1u) * swo;`);
+  else for (const c of CH) e(`let wr${c} = wo + min(co0 + ${c}u, coEnd - 1u) * swo;`);
+  e(`for (var ci = 0u; ci < cig; ci++) {`);
+  e(`  let xb = xbb + (g * cig + ci) * sxc;`);
+  e(`  let wci = ci * swi;`);
+  const ldx = (pos: string) => `select(0.0, ld_x(xb + u32(clamp(${pos}, 0, i32(T) - 1)) * sxt), ${pos} >= 0 && ${pos} < i32(T))`;
+  for (const j of E.slice(0, W - 1)) e(`  var x${j} = ${ldx(`xs0 + ${j}`)};`);
+  e(`  var x${W - 1} = 0.0;`);
+  e(`  for (var k = 0u; k < K; k++) {`);
+  const f = (x: string) => L.push('    ' + x);
+  f(`x${W - 1} = ${ldx(`xs0 + i32(k) + ${W - 1}`)};`);
+  if (SG) {
+    for (let c = 0; c < CO / SG; c++) f(`let wl${c} = ld_w(wr${c} + wci + k * swk);`);
+    for (const c of CH) f(`let wv${c} = subgroupBroadcast(wl${Math.floor(c / SG)}, ${c % SG}u);`);
+  } else for (const c of CH) f(`let wv${c} = ld_w(wr${c} + wci + k * swk);`);
+  for (const c of CH) for (const u of U) f(`a${c}_${u} += wv${c} * x${u * st};`);
+  for (const j of E.slice(0, W - 1)) f(`x${j} = x${j + 1};`);
+  e(`  }`);
+  e(`}`);
+  // epilogue: registers -> private array -> store loop with bias and GELU
+  e(`var oa: array<f32, ${CO * TPL}>;`);
+  for (const c of CH) for (const u of U) e(`oa[${c * TPL + u}] = a${c}_${u};`);
+  e(`let yb = prm[${M.OB}] + b * prm[${M.COUT}] * Tout;`);
+  e(`for (var x = 0u; x < prm[${M.NST}]; x++) {`);
+  e(`  let c = x / ${TPL}u; let t = tb + x % ${TPL}u; let co = co0 + c;`);
+  e(`  if (co < coEnd && t < Tout) {`);
+  e(`    var r = oa[x];`);
+  if (s.db) e(`    r += ld_bias(prm[${M.BIAS}] + co * prm[${M.BIAS + 1}]);`);
+  if (s.gelu) e(`    r = 0.5 * r * (1.0 + erf_(r * 0.70710678118654752));`);
+  e(`    y[yb + co * Tout + t] = r;`);
+  e(`  }`);
+  e(`}`);
+  const head = SG ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : '';
+  const builtin = SG ? '@builtin(subgroup_invocation_id) ln: u32' : '@builtin(local_invocation_index) lid: u32';
+  return `${head}${decl.join('\n')}
+${s.gelu ? WGSL_ERF : ''}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, ${builtin}) {
+${L.map((x) => '  ' + x).join('\n')}
+}`;
+}
+
+export function defaultConv1dConfig(dev: Device, coPerGroup: number): Conv1dConfig {
+  const sg = cpuSubgroupSize(dev);
+  if (sg) return { co: Math.min(coPerGroup <= sg ? sg : 2 * sg, 4 * sg), tpl: 4, wg: sg };
+  return { co: 8, tpl: 4, wg: 64 };
+}
+
+let override: Partial<Conv1dConfig> | null = null;
+/** Bench/test hook: force a tiling (null restores the default). */
+export function setConv1dConfig(c: Partial<Conv1dConfig> | null): void {
+  override = c;
+}
+
+/** conv1d on the GPU: x [B, Cin, T], w [Cout, Cin/groups, K], bias [Cout]? -> [B, Cout, Tout] f32. */
+export function conv1dGpu(x: Tensor, w: Tensor, bias: Tensor | undefined, a: Conv1dAttrs, cfg?: Partial<Conv1dConfig>): Tensor {
+  const dev = x.device!;
+  const [B, Cin, T] = x.shape;
+  const [Cout, cig, K] = w.shape;
+  const G = a.groups;
+  const Tout = Math.floor((T + 2 * a.padding - K) / a.stride) + 1;
+  const y = newOutput(dev, [B, Cout, Math.max(Tout, 0)]);
+  if (y.size === 0) return y;
+  const cog = Cout / G;
+  const c: Conv1dConfig = { ...defaultConv1dConfig(dev, cog), ...(cfg ?? {}), ...(override ?? {}) };
+  const sg = c.direct ? 0 : cpuSubgroupSize(dev) ?? 0;
+  if (sg && c.co % sg !== 0) c.co = Math.ceil(c.co / sg) * sg;
+  const spec: Spec = { dx: x.dtype, dw: w.dtype, db: bias?.dtype ?? null, gelu: a.activation === 'gelu', stride: a.stride, sg, cfg: c };
+  const p = dev.pipeline(`conv1d:${JSON.stringify(spec)}`, () => genConv1d(spec));
+  const nblk = Math.ceil(cog / c.co);
+  const bx = bindElements(x, x.offset, x.span), bw = bindElements(w, w.offset, w.span);
+  const meta = [B, Cin, T, Cout, Tout, K, a.padding, cig, cog, nblk, x.offset - bx.sub, ...x.strides, w.offset - bw.sub, ...w.strides, 0, 0, 0, c.co * c.tpl];
+  const bindings: (BufferRange | GPUBuffer)[] = [bx.range, bw.range];
+  if (bias) {
+    const bb = bindElements(bias, bias.offset, bias.span);
+    meta[M.BIAS] = bias.offset - bb.sub;
+    meta[M.BIAS + 1] = bias.strides[0];
+    bindings.push(bb.range);
+  }
+  const by = bindElements(y, 0, y.size);
+  meta[M.OB] = -by.sub;
+  bindings.push(by.range, dev.meta(meta));
+  const per = (sg || c.wg) * c.tpl;
+  dev.dispatch(p, bindings, Math.ceil(Tout / per), G * nblk, B);
+  return y;
+}
