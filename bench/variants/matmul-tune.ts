@@ -34,9 +34,9 @@ for (const s of specs) {
     cands.push({ name: s, run: () => { const p = makePlan([a, b], attrs); gemv(p, cfg); p.y.dispose(); } });
     continue;
   }
-  const m = /^(\d+)x(\d+)x(\d+)(b?)(?:g(\d+))?$/.exec(s);
+  const m = /^(\d+)x(\d+)x(\d+)(b?)(?:g(\d+))?(?:k(\d+))?$/.exec(s);
   if (!m) throw new Error(`bad spec ${s}`);
-  const cfg: MatmulConfig = { TM: +m[1], TN: +m[2], WY: +m[3], bcast: m[4] === 'b', G: m[5] ? +m[5] : 0 };
+  const cfg: MatmulConfig = { TM: +m[1], TN: +m[2], WY: +m[3], bcast: m[4] === 'b', G: m[5] ? +m[5] : 0, KM: m[6] ? +m[6] : 1 };
   cands.push({ name: s, run: () => { const p = makePlan([a, b], attrs); matmulRegister(p, cfg); p.y.dispose(); } });
 }
 // GPU time (wall clock on lavapipe, noisy on a shared machine) and process CPU time (lavapipe's worker

@@ -109,6 +109,8 @@ export interface MatmulConfig {
   WY: number;
   /** A shared through subgroupBroadcast (needs 8-lane subgroups). */
   bcast: boolean;
+  /** K unroll multiplier (the main loop covers KM x 8 values of k, x16 with f16 pairs of A). */
+  KM?: number;
   /** Grouped tile order: G tile rows are walked column-major (reuse of B across consecutive workgroups); 0 = row-major. */
   G?: number;
 }
@@ -143,7 +145,8 @@ interface Spec {
 function kernelCode(c: MatmulConfig, s: Spec): string {
   const { TM, TN, WY, bcast } = c;
   const pairA = s.pairA && bcast;
-  const KU = pairA ? 16 : 8;
+  const KB = pairA ? 16 : 8; // k covered by one A load per row (8 lanes, x2 for pairs)
+  const KU = KB * (c.KM ?? 1);
   const BM = TM * WY, BN = TN * 8;
   const lines: string[] = [];
   const L = (x: string) => lines.push(x);
@@ -173,9 +176,11 @@ function kernelCode(c: MatmulConfig, s: Spec): string {
   L(`  let Km = K - K % ${KU}u;`);
   L(`  for (var k = 0u; k < Km; k += ${KU}u) {`);
   if (bcast) {
-    for (let i = 0; i < TM; i++) {
-      if (pairA) L(`    let av${i} = ld2_a(ar${i} + k + 2u * lx);`);
-      else L(`    let av${i} = ld_a(ar${i} + (k + lx) * sAk);`);
+    for (let g = 0; g < KU / KB; g++) {
+      for (let i = 0; i < TM; i++) {
+        if (pairA) L(`    let av${i}_${g} = ld2_a(ar${i} + k + ${g * KB}u + 2u * lx);`);
+        else L(`    let av${i}_${g} = ld_a(ar${i} + (k + ${g * KB}u + lx) * sAk);`);
+      }
     }
   }
   for (let kk = 0; kk < KU; kk++) {
@@ -185,7 +190,8 @@ function kernelCode(c: MatmulConfig, s: Spec): string {
       } else L(`    let b${kk}_${j} = ld_b(bc${j} + (k + ${kk}u) * sBk);`);
     }
     for (let i = 0; i < TM; i++) {
-      const av = bcast ? (pairA ? `subgroupBroadcast(av${i}, ${kk >> 1}u)[${kk & 1}]` : `subgroupBroadcast(av${i}, ${kk}u)`) : `ld_a(ar${i} + (k + ${kk}u) * sAk)`;
+      const g = Math.floor(kk / KB), q = kk % KB;
+      const av = bcast ? (pairA ? `subgroupBroadcast(av${i}_${g}, ${q >> 1}u)[${q & 1}]` : `subgroupBroadcast(av${i}_${g}, ${q}u)`) : `ld_a(ar${i} + (k + ${kk}u) * sAk)`;
       L(`    { let a = ${av};`);
       for (let j = 0; j < TN; j++) L(`      c${i}_${j} = fma(a, ${s.pairB ? `bp${kk & ~1}_${j}[${kk & 1}]` : `b${kk}_${j}`}, c${i}_${j});`);
       L('    }');
@@ -281,7 +287,7 @@ export function matmulRegister(p: MatmulPlan, cfg: MatmulConfig = defaultConfig(
     pairA: cfg.bcast && p.sAk === 1 && even(p.a, p.sAm),
     pairB: p.sBk === 1 && even(p.b, p.sBn),
   };
-  const key = `mm:${cfg.TM}x${cfg.TN}x${cfg.WY}${cfg.bcast ? 'b' : ''}g${cfg.G ?? 0}:${spec.dtA}${spec.pairA ? 'p' : ''}:${spec.dtB}${spec.pairB ? 'p' : ''}`;
+  const key = `mm:${cfg.TM}x${cfg.TN}x${cfg.WY}${cfg.bcast ? 'b' : ''}g${cfg.G ?? 0}k${cfg.KM ?? 1}:${spec.dtA}${spec.pairA ? 'p' : ''}:${spec.dtB}${spec.pairB ? 'p' : ''}`;
   const pipeline = dev.pipeline(key, () => kernelCode(cfg, spec));
   const biasBind = p.bias ? bindElements(p.bias, p.bias.offset, p.bias.span) : null;
   for (let z0 = 0; z0 < nb; z0 += zChunk) {
