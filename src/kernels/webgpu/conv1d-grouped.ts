@@ -10,9 +10,9 @@ import { Conv1dAttrs, Conv1dConfig, conv1dGpu } from './conv1d.js';
 export function groupedConfig(dev: NonNullable<Tensor['device']>, coPerGroup: number): Partial<Conv1dConfig> {
   const sg = cpuSubgroupSize(dev);
   if (sg) {
-    // the largest multiple of the subgroup size up to 3 subgroups that divides the group (48 -> 24 on SG 8)
-    for (const m of [3, 2, 1]) if (coPerGroup % (m * sg) === 0) return { co: m * sg, tpl: 4 };
-    return { co: sg, tpl: 4 };
+    // two subgroups of channels when that divides the group (48 per group -> 16), else three, else one
+    for (const m of [2, 3, 1]) if (coPerGroup % (m * sg) === 0) return { co: m * sg, tpl: 8 };
+    return { co: sg, tpl: 8 };
   }
   return { co: 8, tpl: 4, wg: 64 };
 }

@@ -36,6 +36,8 @@ interface Spec {
   db: DType | null;
   gelu: boolean;
   stride: number;
+  /** Kernel size when the taps are unrolled (small kernels), else 0 (sliding window loop). */
+  K: number;
   sg: number;
   cfg: Conv1dConfig;
 }
@@ -77,18 +79,32 @@ export function genConv1d(s: Spec): string {
   e(`  let xb = xbb + (g * cig + ci) * sxc;`);
   e(`  let wci = ci * swi;`);
   const ldx = (pos: string) => `select(0.0, ld_x(xb + u32(clamp(${pos}, 0, i32(T) - 1)) * sxt), ${pos} >= 0 && ${pos} < i32(T))`;
-  for (const j of E.slice(0, W - 1)) e(`  var x${j} = ${ldx(`xs0 + ${j}`)};`);
-  e(`  var x${W - 1} = 0.0;`);
-  e(`  for (var k = 0u; k < K; k++) {`);
-  const f = (x: string) => L.push('    ' + x);
-  f(`x${W - 1} = ${ldx(`xs0 + i32(k) + ${W - 1}`)};`);
-  if (SG) {
-    for (let c = 0; c < CO / SG; c++) f(`let wl${c} = ld_w(wr${c} + wci + k * swk);`);
-    for (const c of CH) f(`let wv${c} = subgroupBroadcast(wl${Math.floor(c / SG)}, ${c % SG}u);`);
-  } else for (const c of CH) f(`let wv${c} = ld_w(wr${c} + wci + k * swk);`);
-  for (const c of CH) for (const u of U) f(`a${c}_${u} += wv${c} * x${u * st};`);
-  for (const j of E.slice(0, W - 1)) f(`x${j} = x${j + 1};`);
-  e(`  }`);
+  const wtap = (f: (x: string) => void, k: string, sfx: string) => {
+    if (SG) {
+      for (let c = 0; c < CO / SG; c++) f(`let wl${c}${sfx} = ld_w(wr${c} + wci + ${k} * swk);`);
+      for (const c of CH) f(`let wv${c}${sfx} = subgroupBroadcast(wl${Math.floor(c / SG)}${sfx}, ${c % SG}u);`);
+    } else for (const c of CH) f(`let wv${c}${sfx} = ld_w(wr${c} + wci + ${k} * swk);`);
+  };
+  if (s.K) {
+    // small kernels: taps unrolled, the whole input window of the invocation in registers
+    const NX = (TPL - 1) * st + s.K;
+    const f = (x: string) => L.push('  ' + x);
+    for (let j = 0; j < NX; j++) f(`let x${j} = ${ldx(`xs0 + ${j}`)};`);
+    for (let k = 0; k < s.K; k++) {
+      wtap(f, `${k}u`, `_${k}`);
+      for (const c of CH) for (const u of U) f(`a${c}_${u} += wv${c}_${k} * x${u * st + k};`);
+    }
+  } else {
+    for (const j of E.slice(0, W - 1)) e(`  var x${j} = ${ldx(`xs0 + ${j}`)};`);
+    e(`  var x${W - 1} = 0.0;`);
+    e(`  for (var k = 0u; k < K; k++) {`);
+    const f = (x: string) => L.push('    ' + x);
+    f(`x${W - 1} = ${ldx(`xs0 + i32(k) + ${W - 1}`)};`);
+    wtap(f, 'k', '');
+    for (const c of CH) for (const u of U) f(`a${c}_${u} += wv${c} * x${u * st};`);
+    for (const j of E.slice(0, W - 1)) f(`x${j} = x${j + 1};`);
+    e(`  }`);
+  }
   e(`}`);
   // epilogue: registers -> private array -> store loop with bias and GELU
   e(`var oa: array<f32, ${CO * TPL}>;`);
@@ -115,7 +131,7 @@ ${L.map((x) => '  ' + x).join('\n')}
 
 export function defaultConv1dConfig(dev: Device, coPerGroup: number): Conv1dConfig {
   const sg = cpuSubgroupSize(dev);
-  if (sg) return { co: Math.min(coPerGroup <= sg ? sg : 2 * sg, 4 * sg), tpl: 4, wg: sg };
+  if (sg) return { co: coPerGroup <= sg ? sg : 2 * sg, tpl: 8, wg: sg };
   return { co: 8, tpl: 4, wg: 64 };
 }
 
@@ -138,7 +154,7 @@ export function conv1dGpu(x: Tensor, w: Tensor, bias: Tensor | undefined, a: Con
   const c: Conv1dConfig = { ...defaultConv1dConfig(dev, cog), ...(cfg ?? {}), ...(override ?? {}) };
   const sg = c.direct ? 0 : cpuSubgroupSize(dev) ?? 0;
   if (sg && c.co % sg !== 0) c.co = Math.ceil(c.co / sg) * sg;
-  const spec: Spec = { dx: x.dtype, dw: w.dtype, db: bias?.dtype ?? null, gelu: a.activation === 'gelu', stride: a.stride, sg, cfg: c };
+  const spec: Spec = { dx: x.dtype, dw: w.dtype, db: bias?.dtype ?? null, gelu: a.activation === 'gelu', stride: a.stride, K: K <= 8 ? K : 0, sg, cfg: c };
   const p = dev.pipeline(`conv1d:${JSON.stringify(spec)}`, () => genConv1d(spec));
   const nblk = Math.ceil(cog / c.co);
   const bx = bindElements(x, x.offset, x.span), bw = bindElements(w, w.offset, w.span);
