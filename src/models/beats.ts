@@ -4,15 +4,7 @@
 import { ShapeError } from '../errors.js';
 import type { BeatsConfig } from '../io/config.js';
 import type { WeightMap } from '../io/keymaps.js';
-import { add, affine, attention, axpy, gather, mul, sigmoid, sum } from '../ops/index.js';
-import * as ops from '../ops/index.js';
-import type { Tensor as T_ } from '../tensor/tensor.js';
-
-// conv1d/conv2d come from the conv group (src/ops/conv.ts); typed here so this module builds before it lands.
-const conv = ops as unknown as {
-  conv1d(x: T_, w: T_, bias?: T_, opts?: { stride?: number; padding?: number; groups?: number; activation?: 'gelu' | 'silu' | 'relu' | 'none' }): T_;
-  conv2d(x: T_, w: T_, bias?: T_, opts?: { stride?: number | [number, number]; padding?: number | [number, number] }): T_;
-};
+import { add, affine, attention, axpy, conv1d, conv2d, gather, mul, sigmoid, sum } from '../ops/index.js';
 import { Tensor, fromHost, tidy } from '../tensor/tensor.js';
 import { lin, mergeHeads, norm, runLayers, splitHeads } from './nn.js';
 import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
@@ -177,7 +169,7 @@ export class BeatsEncoder {
     if (T < ps) throw new ShapeError(`BEATs: ${T} fbank frames are fewer than one ${ps}-frame patch`);
     const Np = this.tokensFor(T);
     return tidy(() => {
-      const pe = conv.conv2d(fbank.unsqueeze(1), p.patch, p.patchBias ?? undefined, { stride: ps, padding: 0 }); // [B, E, T/16, 8]
+      const pe = conv2d(fbank.unsqueeze(1), p.patch, p.patchBias ?? undefined, { stride: ps, padding: 0 }); // [B, E, T/16, 8]
       return lin(norm(pe.reshape([B, pe.shape[1], Np]).transpose(1, 2), p.ln), p.proj);
     });
   }
@@ -198,7 +190,7 @@ export class BeatsEncoder {
         x = mul(x, fromHost(keep, [B, Np, 1], 'f32', dev));
       }
       const K = cfg.conv_pos;
-      const c = conv.conv1d(x.transpose(1, 2), p.posConvW, p.posConvB, { padding: Math.floor(K / 2), groups: cfg.conv_pos_groups, activation: 'gelu' });
+      const c = conv1d(x.transpose(1, 2), p.posConvW, p.posConvB, { padding: Math.floor(K / 2), groups: cfg.conv_pos_groups, activation: 'gelu' });
       const cs = K % 2 === 0 ? c.slice(2, 0, Np) : c;
       return norm(add(x, cs.transpose(1, 2)), p.encLn);
     });

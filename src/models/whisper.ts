@@ -4,15 +4,7 @@
 import { ShapeError } from '../errors.js';
 import type { WhisperConfig } from '../io/config.js';
 import type { WeightMap } from '../io/keymaps.js';
-import { add, attention } from '../ops/index.js';
-import * as ops from '../ops/index.js';
-import type { Tensor as T_ } from '../tensor/tensor.js';
-
-// conv1d/conv2d come from the conv group (src/ops/conv.ts); typed here so this module builds before it lands.
-const conv = ops as unknown as {
-  conv1d(x: T_, w: T_, bias?: T_, opts?: { stride?: number; padding?: number; groups?: number; activation?: 'gelu' | 'silu' | 'relu' | 'none' }): T_;
-  conv2d(x: T_, w: T_, bias?: T_, opts?: { stride?: number | [number, number]; padding?: number | [number, number] }): T_;
-};
+import { add, attention, conv1d } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import { lin, mergeHeads, norm, runLayers, splitHeads } from './nn.js';
 import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
@@ -85,8 +77,8 @@ export class WhisperEncoder {
       throw new ShapeError(`Whisper encoder: input features must be [B, ${cfg.num_mel_bins}, ${this.inputFrames}], got [${mel.shape}]`);
     }
     return tidy(() => {
-      const h1 = conv.conv1d(mel, p.conv1.w, p.conv1.b ?? undefined, { stride: 1, padding: 1, activation: 'gelu' });
-      const h2 = conv.conv1d(h1, p.conv2.w, p.conv2.b ?? undefined, { stride: 2, padding: 1, activation: 'gelu' });
+      const h1 = conv1d(mel, p.conv1.w, p.conv1.b ?? undefined, { stride: 1, padding: 1, activation: 'gelu' });
+      const h2 = conv1d(h1, p.conv2.w, p.conv2.b ?? undefined, { stride: 2, padding: 1, activation: 'gelu' });
       return add(h2.transpose(1, 2), p.pos);
     });
   }
