@@ -5,7 +5,7 @@ import { ShapeError } from '../errors.js';
 import type { BeatsConfig } from '../io/config.js';
 import type { WeightMap } from '../io/keymaps.js';
 import { add, affine, attention, axpy, conv1d, conv2d, gather, mul, sigmoid, sum } from '../ops/index.js';
-import { Tensor, fromHost, tidy } from '../tensor/tensor.js';
+import { Tensor, fromHost, keep, tidy } from '../tensor/tensor.js';
 import { lin, mergeHeads, norm, runLayers, splitHeads } from './nn.js';
 import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
 
@@ -143,6 +143,7 @@ export class BeatsEncoder {
     b = tidy(() => {
       return gather(table, fromHost(ids, [T * T], 'i32', 'cpu')).transpose(0, 1).contiguous().reshape([H, T, T]);
     });
+    keep(b); // cached across calls: must outlive any tidy() scope the caller is in
     this.posBiasCache.set(T, b);
     return b;
   }
@@ -185,9 +186,9 @@ export class BeatsEncoder {
     const dev = x.device ?? 'cpu';
     return tidy(() => {
       if (this.padded(x, validTokens)) {
-        const keep = new Float32Array(B * Np);
-        for (let b = 0; b < B; b++) keep.fill(1, b * Np, b * Np + validTokens![b]);
-        x = mul(x, fromHost(keep, [B, Np, 1], 'f32', dev));
+        const valid = new Float32Array(B * Np);
+        for (let b = 0; b < B; b++) valid.fill(1, b * Np, b * Np + validTokens![b]);
+        x = mul(x, fromHost(valid, [B, Np, 1], 'f32', dev));
       }
       const K = cfg.conv_pos;
       const c = conv1d(x.transpose(1, 2), p.posConvW, p.posConvB, { padding: Math.floor(K / 2), groups: cfg.conv_pos_groups, activation: 'gelu' });
