@@ -54,6 +54,14 @@ test('decode path (one query): split-K + reduce, single split, with mask/padding
   } finally {
     setDecodeChunk(256);
   }
+  // the generic (workgroup-memory) split kernel, the GPU path
+  setDecodeChunk(64, false);
+  try {
+    await check(dev, 2, 2, 1, 200, 64, { headMask: fromHost([1, 0, 0.5, 1], [2, 2], 'f32', 'cpu'), keyLengths: [200, 64], causal: true, queryOffset: 150 }, 'decode generic splits');
+    await check(dev, 2, 2, 1, 40, 64, { bias: fromHost(randn(2 * 40, 4), [2, 1, 40], 'f32', 'cpu') }, 'decode generic direct');
+  } finally {
+    setDecodeChunk(256);
+  }
 });
 
 test('kvAppend writes in place (f32 and f16 caches, odd positions, strided input); kvReorder follows beams', async () => {

@@ -9,7 +9,7 @@ import { ShapeError } from '../../errors.js';
 import type { BufferRange } from '../../tensor/device.js';
 import { Tensor, empty } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
-import { AttentionAttrs, LOG2E, M, attnMeta, batchChunks, batchSpan, biasBatchSpan, biasStrides, dummyBuffer, splitInputs } from './attention.js';
+import { AttentionAttrs, LOG2E, M, attnMeta, batchChunks, batchSpan, biasBatchSpan, biasStrides, cpuSubgroupSize, dummyBuffer, splitInputs } from './attention.js';
 import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 const WGD = 64;
@@ -105,6 +105,91 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
+/**
+ * Split kernel for CPU adapters with fixed subgroups (one subgroup per workgroup): lanes own slices of the
+ * head dim (lane l: elements 4l .. 4l+3 of every 4·SG chunk), so each K/V row is read once per subgroup as
+ * vec4 loads; the score is a subgroupAdd of the lanes' partial dots, the online softmax is uniform, and
+ * q and the accumulators stay in a few registers per lane (no per-key private arrays, a small loop body).
+ */
+function genSplitSg(s: DecSpec, SG: number, D: number): string {
+  let b = 0;
+  const v4 = (x: string, dt: DType) =>
+    dt === 'f16'
+      ? `@group(0) @binding(${b++}) var<storage, read> ${x}4: array<vec2<u32>>;
+fn ld4_${x}(i: u32) -> vec4<f32> { let w = ${x}4[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)); }`
+      : `@group(0) @binding(${b++}) var<storage, read> ${x}4: array<vec4<f32>>;
+fn ld4_${x}(i: u32) -> vec4<f32> { return ${x}4[i]; }`;
+  const decl: string[] = [wgslInput(b++, 'q', s.dq), v4('k', s.dk), v4('v', s.dv)];
+  if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
+  decl.push(wgslInput(b++, 'hm', s.dm));
+  if (s.dl) decl.push(wgslInput(b++, 'kl', s.dl));
+  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> part: array<f32>;`);
+  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> o: array<f32>;`);
+  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> lse: array<f32>;`);
+  decl.push(wgslMeta(b++));
+  const NC = Math.ceil(D / (4 * SG)); // vec4 chunks per lane
+  const C = [...Array(NC).keys()];
+  const L: string[] = [];
+  const e = (x: string) => L.push(x);
+  // vec4 index of chunk c for this lane, clamped inside the row; lanes past the row contribute 0
+  for (const c of C) e(`let d4_${c} = ${c * SG}u + ln; let ok${c} = d4_${c} < ${D / 4}u; let dc${c} = min(d4_${c}, ${D / 4 - 1}u);`);
+  for (const c of C) {
+    e(`let qd${c} = 4u * dc${c};`);
+    e(`let q${c} = select(vec4<f32>(0.0), vec4<f32>(ld_q(qo + qd${c} * qsd), ld_q(qo + (qd${c} + 1u) * qsd), ld_q(qo + (qd${c} + 2u) * qsd), ld_q(qo + (qd${c} + 3u) * qsd)) * sc2, ok${c});`);
+    e(`var a${c} = vec4<f32>(0.0);`);
+  }
+  e(`var m = -1.0e38; var l = 0.0;`);
+  e(`for (var j = j0; j < j1; j++) {`);
+  e(`  var part_s = ${C.map((c) => `dot(q${c}, ld4_k(ko + j * kst + dc${c}))`).join(' + ')};`);
+  e(`  var sv = subgroupAdd(part_s);`);
+  if (s.db) e(`  sv += ld_bias(bo + j * prm[${M.BIAS + 4}]) * ${LOG2E};`);
+  e(`  if (sv > m) { let al = exp2(m - sv); l = l * al; m = sv; ${C.map((c) => `a${c} = a${c} * al;`).join(' ')} }`);
+  e(`  let p = exp2(sv - m);`);
+  e(`  l += p;`);
+  for (const c of C) e(`  a${c} += p * ld4_v(vo + j * vst + dc${c});`);
+  e(`}`);
+  e(`let direct = nsplit == 1u;`);
+  e(`let pb = prm[${PB}] + (row * nsplit + sp) * (D + 2u);`);
+  e(`let inv = select(0.0, mk / l, l > 0.0);`);
+  e(`var oa: array<vec4<f32>, ${NC}>;`);
+  for (const c of C) e(`oa[${c}] = a${c};`);
+  e(`for (var c = 0u; c < ${NC}u; c++) {`);
+  e(`  let d4 = c * ${SG}u + ln;`);
+  e(`  if (d4 < ${D / 4}u) {`);
+  e(`    for (var w = 0u; w < 4u; w++) {`);
+  e(`      if (direct) { o[prm[${M.OB}] + row * D + 4u * d4 + w] = oa[c][w] * inv; } else { part[pb + 2u + 4u * d4 + w] = oa[c][w]; }`);
+  e(`    }`);
+  e(`  }`);
+  e(`}`);
+  e(`if (ln == 0u) {`);
+  e(`  if (direct) {`);
+  e(`    if (prm[${M.WLSE}] != 0u) { lse[prm[${M.LB}] + row] = select(bitcast<f32>(prm[${M.NINF}]), (m + log2(l)) * ${Math.LN2}, l > 0.0); }`);
+  e(`  } else { part[pb] = m; part[pb + 1u] = l; }`);
+  e(`}`);
+  return `enable subgroups;
+diagnostic(off, subgroup_uniformity);
+${decl.join('\n')}
+@compute @workgroup_size(${SG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) ln: u32) {
+  let b = wid.z; let h = wid.y; let sp = wid.x;
+  let H = prm[${M.H}]; let Tk = prm[${M.Tk}]; let D = prm[${D_}];
+  let sc2 = metaf(${M.SCALE}u); let qoff = bitcast<i32>(prm[${M.QOFF}]);
+  let nsplit = prm[${NSPLIT}];
+  let row = b * H + h;
+  let mk = select(1.0, ld_hm(prm[${M.MASK}] + b * prm[${M.MASK + 1}] + h * prm[${M.MASK + 2}]), prm[${M.HASMASK}] != 0u);
+  ${s.dl ? `var jEnd = min(Tk, u32(max(ld_kl(prm[${M.LENS}] + b * prm[${M.LENS + 1}]), 0.0)));` : `var jEnd = min(Tk, prm[${M.LENS_ARR}u + b]);`}
+  jEnd = min(jEnd, u32(max(qoff + 1, 0)));
+  if (prm[${M.SKIP}] != 0u && mk == 0.0) { jEnd = 0u; }
+  let j0 = sp * ${s.chunk}u;
+  let j1 = max(min(j0 + ${s.chunk}u, jEnd), j0);
+  let qo = prm[${M.Q}] + b * prm[${M.Q + 1}] + h * prm[${M.Q + 2}]; let qsd = prm[${M.Q + 4}];
+  let ko = (prm[${M.K}] + b * prm[${M.K + 1}] + h * prm[${M.K + 2}]) / 4u; let kst = prm[${M.K + 3}] / 4u;
+  let vo = (prm[${M.V}] + b * prm[${M.V + 1}] + h * prm[${M.V + 2}]) / 4u; let vst = prm[${M.V + 3}] / 4u;
+  ${s.db ? `let bo = prm[${M.BIAS}] + b * prm[${M.BIAS + 1}] + h * prm[${M.BIAS + 2}];` : ''}
+${L.map((x) => '  ' + x).join('\n')}
+}`;
+}
+
 function genReduce(dm: DType): string {
   return `@group(0) @binding(0) var<storage, read> part: array<f32>;
 ${wgslInput(1, 'hm', dm)}
@@ -131,11 +216,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
-/** Keys per split (a multiple of the workgroup size). */
+/** Keys per split (a multiple of the workgroup size; the subgroup variant uses at most 8 keys per lane). */
 export let decodeChunk = 256;
-/** Test hook: keys per split. */
-export function setDecodeChunk(n: number): void {
+let decodeSubgroups = true;
+/** Test hook: keys per split, and whether CPU adapters use the subgroup variant. */
+export function setDecodeChunk(n: number, subgroups = true): void {
   decodeChunk = Math.max(WGD, Math.ceil(n / WGD) * WGD);
+  decodeSubgroups = subgroups;
 }
 
 /** Attention for Tq == 1: inputs/attrs as the 'attention' kernel; returns [out] or [out, lse]. */
@@ -149,10 +236,12 @@ export function attentionDecode(inputs: Tensor[], a: AttentionAttrs): Tensor[] {
   const out = newOutput(dev, [B, H, 1, D]);
   const lse = a.returnLse ? newOutput(dev, [B, H, 1]) : null;
   if (out.size === 0) return lse ? [out, lse] : [out];
-  const chunk = decodeChunk;
+  const al4 = (x: Tensor) => x.strides[3] === 1 && x.offset % 4 === 0 && x.strides.slice(0, 3).every((st) => st % 4 === 0);
+  const sg = decodeSubgroups && D % 4 === 0 && al4(k) && al4(v) ? cpuSubgroupSize(dev) : null;
+  const chunk = sg ? Math.min(decodeChunk, 8 * sg) : decodeChunk;
   const nsplit = Math.max(1, Math.ceil(Tk / chunk));
   const spec: DecSpec = { dq: q.dtype, dk: k.dtype, dv: v.dtype, db: bias?.dtype ?? null, dm: mask?.dtype ?? 'f32', dl: lens?.dtype ?? null, chunk };
-  const p1 = dev.pipeline(`attnDec:${JSON.stringify(spec)}`, () => genSplit(spec));
+  const p1 = sg ? dev.pipeline(`attnDecSg:${sg}:${D}:${JSON.stringify(spec)}`, () => genSplitSg(spec, sg, D)) : dev.pipeline(`attnDec:${JSON.stringify(spec)}`, () => genSplit(spec));
   const part = nsplit === 1 ? null : empty([B, H, nsplit, D + 2], 'f32', dev);
   const span = (x: Tensor) => batchSpan(x, [...x.strides], [...x.shape]);
   const bSpan = biasBatchSpan(bias, 1, Tk);
