@@ -4,7 +4,7 @@
 import { ShapeError } from '../errors.js';
 import type { BeatsConfig } from '../io/config.js';
 import type { WeightMap } from '../io/keymaps.js';
-import { add, affine, attention, axpy, conv1d, conv2d, gather, mul, sigmoid, sum } from '../ops/index.js';
+import { add, affine, attention, axpy, concat, conv1d, conv2d, gather, mul, sigmoid, sum } from '../ops/index.js';
 import { Tensor, fromHost, keep, tidy } from '../tensor/tensor.js';
 import { lin, mergeHeads, norm, runLayers, splitHeads } from './nn.js';
 import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
@@ -214,22 +214,24 @@ export class BeatsEncoder {
     const x = runLayers(x0, p.layers, (x, L) =>
       tidy(() => {
         const qr = lin(x, L.q); // un-scaled query (incl. bias): also what the gate reads
-        const q = splitHeads(qr, H);
-        let bias: Tensor | undefined;
-        if (pos) {
-          if (L.grep) {
-            const g = sigmoid(sum(lin(q, L.grep).reshape([B, H, Np, 2, 4]), -1, false)); // [B, H, Np, 2]
-            const ga = g.slice(-1, 0, 1), gb = g.slice(-1, 1, 2);
-            const gate = affine(mul(ga, affine(mul(gb, L.grepA!), 1, -1)), 1, 2); // [B, H, Np, 1]
-            bias = mul(gate, pos);
-          } else {
-            bias = pos;
-          }
-          if (padBias) bias = add(bias, padBias);
-        } else if (padBias) {
-          bias = padBias;
+        const q = splitHeads(qr, H), k = splitHeads(lin(x, L.k), H), v = splitHeads(lin(x, L.v), H);
+        let gate: Tensor | null = null;
+        if (pos && L.grep) {
+          const g = sigmoid(sum(lin(q, L.grep).reshape([B, H, Np, 2, 4]), -1, false)); // [B, H, Np, 2]
+          const ga = g.slice(-1, 0, 1), gb = g.slice(-1, 1, 2);
+          gate = affine(mul(ga, affine(mul(gb, L.grepA!), 1, -1)), 1, 2); // [B, H, Np, 1]
         }
-        const a = attention(q, splitHeads(lin(x, L.k), H), splitHeads(lin(x, L.v), H), { scale: hd ** -0.5, bias });
+        // One batch item at a time: the gated bias is [H, Np, Np] per item (107 MB for 30 s), never [B, H, Np, Np].
+        const parts: Tensor[] = [];
+        for (let b = 0; b < B; b++) {
+          const row = (t: Tensor): Tensor => (B === 1 ? t : t.slice(0, b, b + 1));
+          parts.push(tidy(() => {
+            let bias: Tensor | undefined = pos ? (gate ? mul(row(gate), pos) : pos) : undefined;
+            if (padBias) bias = bias ? add(bias, row(padBias)) : row(padBias);
+            return attention(row(q), row(k), row(v), { scale: hd ** -0.5, bias });
+          }));
+        }
+        const a = B === 1 ? parts[0] : concat(parts, 0);
         const x1 = norm(axpy(lin(mergeHeads(a), L.o), x, alpha), L.ln1);
         return norm(axpy(lin(lin(x1, L.fc1, { activation: 'gelu' }), L.fc2), x1, alpha), L.ln2);
       }),

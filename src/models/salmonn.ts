@@ -150,7 +150,8 @@ export function memoryEstimate(a: SalmonnArchitecture, opts: { batch?: number; n
   let beatsPeak = 0;
   if (c.beats) {
     const Np = 1496, De = c.beats.encoder_embed_dim, He = c.beats.encoder_attention_heads;
-    beatsPeak = 4 * B * (2998 * 128 + 2 * He * Np * Np + 6 * Np * De + Np * c.beats.encoder_ffn_embed_dim) + 4 * He * Np * Np;
+    // cached [H, Np, Np] position bias (+ its gather transient at first use) and one item's gated bias at a time
+    beatsPeak = 4 * B * (2998 * 128 + 6 * Np * De + Np * c.beats.encoder_ffn_embed_dim) + 3 * 4 * He * Np * Np;
   }
   const encoderPeak = Math.max(whisperPeak, beatsPeak) + 4 * B * T * (a.encoderWidth + d);
   const L = c.llama.num_hidden_layers, Hl = c.llama.num_attention_heads, hd = c.llama.hidden_size / Hl;
