@@ -173,6 +173,13 @@ for (const run of RUNS) {
     const noise = run === 'det_init_official' ? ['--no-gumbel-noise'] : ['--gumbel-noise-dir', join(EXP, run)];
     cli(['--output-dir', out, '--cache-dir', join(tmp, 'cache'), '--max-steps', '3', '--init-mask', join(EXP, run, 'mask_init.pth'), '--dump-dir', dump, ...noise]);
     const steps = JSON.parse(readFileSync(join(dump, 'training.json'), 'utf8')).steps;
+    let dl = 0, dg = 0, dm = 0;
+    for (let k = 0; k < 3; k++) {
+      dl = Math.max(dl, Math.abs(steps[k].loss - tj.variants[run].steps[k].loss));
+      dg = Math.max(dg, maxAbs(npy(join(dump, `grad_step${k}.npy`)), npy(join(EXP, run, `grad_step${k}.npy`))));
+      dm = Math.max(dm, maxAbs(npy(join(dump, `mask_after_step${k + 1}.npy`)), npy(join(EXP, run, `mask_after_step${k + 1}.npy`))));
+    }
+    console.log(`  ${run} (ahamask train, audio end to end, gpu): max |Δloss| ${dl.toExponential(2)}, |Δgrad| ${dg.toExponential(2)}, |Δmask| ${dm.toExponential(2)}`);
     for (let k = 0; k < 3; k++) {
       const e = tj.variants[run].steps[k];
       assert.equal(Array.from(npy(join(dump, `weights_tensor_step${k}.npy`))), Array.from(npy(join(EXP, run, `weights_tensor_step${k}.npy`))), `${run} hard mask ${k}`);
