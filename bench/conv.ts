@@ -40,7 +40,7 @@ export async function run(ctx: Ctx): Promise<void> {
     if (sg && c.groups === 1) {
       setConv1dConfig({ direct: true, co: 8, tpl: 4, wg: 64 });
       try {
-        const direct = await time(dev, f, quick ? 1 : reps);
+        const direct = await time(dev, f, 1, quick ? 1 : 0);
         extra = { baseline: 'same kernel, direct layout', ratio: ms(direct) / ms(ours) };
       } finally {
         setConv1dConfig(null);

@@ -473,7 +473,8 @@ export function attention(inputs: Tensor[], a: AttentionAttrs): Tensor[] {
   const lse = a.returnLse ? newOutput(dev, [B, H, Tq]) : null;
   if (out.size === 0) return lse ? [out, lse] : [out];
   const cfg: FwdConfig = { ...defaultFwdConfig(dev, D), ...(overrideCfg ?? {}) };
-  if (cfg.tile) cfg.tile = Math.max(cfg.bk, Math.floor(Math.min(cfg.tile, dev.limits.maxComputeWorkgroupStorageSize / (8 * D)) / cfg.bk) * cfg.bk);
+  // K and V tiles (8·D bytes per key) plus the uniform key bound must fit workgroup memory
+  if (cfg.tile) cfg.tile = Math.max(cfg.bk, Math.floor(Math.min(cfg.tile, (dev.limits.maxComputeWorkgroupStorageSize - 16) / (8 * D)) / cfg.bk) * cfg.bk);
   const unit = (x: Tensor) => x.strides[3] === 1;
   const al4 = (x: Tensor) => x.strides[3] === 1 && x.offset % 4 === 0 && x.strides.slice(0, 3).every((st) => st % 4 === 0);
   const spec: Spec = {
