@@ -45,7 +45,8 @@ export function parseNpy(bytes: Uint8Array, file?: string): NpyArray {
   const start = hstart + hlen;
   const nbytes = n * ctor.BYTES_PER_ELEMENT;
   if (start + nbytes > bytes.length) throw new NpyError(`data needs ${nbytes} bytes, file has ${bytes.length - start}`, file);
-  const buf = bytes.slice(start, start + nbytes).buffer;
+  // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice is a view into a shared pool).
+  const buf = Uint8Array.prototype.slice.call(bytes, start, start + nbytes).buffer;
   const data = new (ctor as any)(buf, 0, n);
   return { dtype: kind, shape, data } as NpyArray;
 }

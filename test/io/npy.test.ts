@@ -20,4 +20,12 @@ test('npy errors: truncated, bad magic, short v2 header, data too short', () => 
   for (const b of bad) assert.throws(() => parseNpy(b, 'x.npy'), (e: unknown) => e instanceof NpyError && /x\.npy/.test((e as Error).message));
 });
 
+test('npy from a pooled Node Buffer view reads its own bytes', () => {
+  const enc = encodeNpy(new Float32Array([1, 2, 3]), [3]);
+  const pool = Buffer.alloc(enc.length + 64, 7);
+  pool.set(enc, 32);
+  const view = pool.subarray(32, 32 + enc.length);
+  assert.equal(Array.from(parseNpy(view).data as Float32Array), [1, 2, 3]);
+});
+
 test.run();
