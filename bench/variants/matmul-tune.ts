@@ -1,5 +1,7 @@
 // Tile-configuration sweep of the register-blocked matmul kernel (llm.c-style variant runner):
-// `npx tsx bench/variants/matmul-tune.ts [size] [TMxTNxWY[b] ...]`, interleaved rounds, best GPU time each.
+// `npx tsx bench/variants/matmul-tune.ts [size] [TMxTNxWY[b][gG][kKM] | tTMxTNkBK | gLxRxU | naive ...]`
+// (register kernel, b = subgroup-shared A; tiled workgroup-memory kernel; GEMV; naive), interleaved rounds.
+// Env: M (rows, default size), DTB (f32|f16), TRANSB=1, ROUNDS.
 import '../../src/index.js';
 import { getDevice } from '../../src/node/gpu.js';
 import { makePlan } from '../../src/kernels/webgpu/matmul-index.js';
@@ -34,9 +36,15 @@ for (const s of specs) {
     cands.push({ name: s, run: () => { const p = makePlan([a, b], attrs); gemv(p, cfg); p.y.dispose(); } });
     continue;
   }
-  const m = /^(\d+)x(\d+)x(\d+)(b?)(?:g(\d+))?(?:k(\d+))?$/.exec(s);
+  const t = /^t(\d+)x(\d+)k(\d+)$/.exec(s);
+  if (t) {
+    const cfg: MatmulConfig = { TM: +t[1], TN: +t[2], WY: 16, bcast: false, tiled: true, BK: +t[3] };
+    cands.push({ name: s, run: () => { const p = makePlan([a, b], attrs); matmulRegister(p, cfg); p.y.dispose(); } });
+    continue;
+  }
+  const m = /^(\d+)x(\d+)x(\d+)(b?)(?:g(\d+))?(?:k(\d+))?(?:u(\d+))?$/.exec(s);
   if (!m) throw new Error(`bad spec ${s}`);
-  const cfg: MatmulConfig = { TM: +m[1], TN: +m[2], WY: +m[3], bcast: m[4] === 'b', G: m[5] ? +m[5] : 0, KM: m[6] ? +m[6] : 1 };
+  const cfg: MatmulConfig = { TM: +m[1], TN: +m[2], WY: +m[3], bcast: m[4] === 'b', G: m[5] ? +m[5] : 0, KM: m[6] ? +m[6] : 1, KU: m[7] ? +m[7] : 8 };
   cands.push({ name: s, run: () => { const p = makePlan([a, b], attrs); matmulRegister(p, cfg); p.y.dispose(); } });
 }
 // GPU time (wall clock on lavapipe, noisy on a shared machine) and process CPU time (lavapipe's worker

@@ -173,7 +173,16 @@ test('both kernel configurations (with and without subgroup sharing), and both G
     await assertTensorsClose(p.y, c, 1e-4, 1e-4, what);
     p.y.dispose();
   };
-  await run('register 4x4 direct f16', (p) => matmulRegister(p, { TM: 4, TN: 4, WY: 8, bcast: false }), 37, 70, 45, 'f16');
+  await run('register 4x4 direct f16', (p) => matmulRegister(p, { TM: 4, TN: 4, WY: 8, bcast: false, KU: 2 }), 37, 70, 45, 'f16');
+  await run('tiled 4x4 BK16 f16 (the real-GPU kernel)', (p) => matmulRegister(p, { TM: 4, TN: 4, WY: 16, bcast: false, tiled: true, BK: 16 }), 77, 70, 69, 'f16');
+  {
+    // tiled with M-contiguous A and N-contiguous B (the other load mappings), batched, f32
+    const [ca, ga] = mk(dev, [2, 40, 70]), [cb, gb] = mk(dev, [2, 40, 66]);
+    const p = makePlan([ga, gb], { transA: true, transB: false, activation: 'none', alpha: 1, hasBias: false, hasResidual: false });
+    matmulRegister(p, { TM: 2, TN: 4, WY: 16, bcast: false, tiled: true, BK: 8 });
+    await assertTensorsClose(p.y, matmul(ca, cb, { transA: true }), 1e-4, 1e-4, 'tiled transA batched');
+    p.y.dispose();
+  }
   if (subgroupsOf8(dev)) await run('register 4x3 bcast f16', (p) => matmulRegister(p, { TM: 4, TN: 3, WY: 2, bcast: true }), 37, 70, 45, 'f16');
   await run('gemv tree reduction f32', (p) => gemv(p, { L: 64, R: 4, U: 2 }), 1, 301, 45, 'f32');
   await run('gemv tree reduction f16 M=3', (p) => gemv(p, { L: 32, R: 3, U: 1 }), 3, 301, 45, 'f16');

@@ -11,6 +11,7 @@ import type { Binding, BufferRange, Device } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { WGSL_ERF } from '../elementwise-defs.js';
+import { TiledSpec, tiledKernelCode } from './matmul-tiled.js';
 import { bindElements, f32Bits, maxBindingElements, wgslInput, wgslMeta } from './util.js';
 
 export type Act = 'none' | 'relu' | 'gelu' | 'silu';
@@ -104,21 +105,40 @@ export interface MatmulPlan {
 }
 
 export interface MatmulConfig {
+  /** Outputs per invocation: TM rows x TN columns. */
   TM: number;
   TN: number;
+  /** Register kernel: workgroup (8, WY). Ignored by the tiled kernel (16 x 16). */
   WY: number;
   /** A shared through subgroupBroadcast (needs 8-lane subgroups). */
   bcast: boolean;
   /** K unroll multiplier (the main loop covers KM x 8 values of k, x16 with f16 pairs of A). */
   KM?: number;
+  /** Without subgroup sharing: k per main-loop iteration (default 8). */
+  KU?: number;
   /** Grouped tile order: G tile rows are walked column-major (reuse of B across consecutive workgroups); 0 = row-major. */
   G?: number;
+  /** Use the workgroup-memory tiled kernel (matmul-tiled.ts) with K slices of BK (default 16). */
+  tiled?: boolean;
+  BK?: number;
+}
+
+/** Output tile of one workgroup. */
+export function tileOf(c: MatmulConfig): { BM: number; BN: number } {
+  return c.tiled ? { BM: 16 * c.TM, BN: 16 * c.TN } : { BM: c.TM * c.WY, BN: c.TN * 8 };
+}
+
+/** CPU implementations of WebGPU (lavapipe, SwiftShader): no workgroup-memory tiling there. */
+export function cpuAdapter(dev: Device): boolean {
+  const i = dev.adapterInfo;
+  return /software|swiftshader|cpu/i.test(i.architecture) || /llvmpipe|lavapipe|swiftshader/i.test(`${i.description} ${i.device}`);
 }
 
 /** The tile configuration used on this adapter. */
 export function defaultConfig(dev: Device): MatmulConfig {
-  const bcast = subgroupsOf8(dev);
-  return bcast ? { TM: 16, TN: 2, WY: 2, bcast } : { TM: 4, TN: 4, WY: 8, bcast: false };
+  if (subgroupsOf8(dev)) return { TM: 16, TN: 2, WY: 2, bcast: true };
+  if (cpuAdapter(dev)) return { TM: 4, TN: 4, WY: 8, bcast: false, KU: 2 };
+  return { TM: 4, TN: 4, WY: 16, bcast: false, tiled: true, BK: 16 };
 }
 
 /** Subgroups of exactly 8 invocations laid over consecutive local invocation indices (llvmpipe's SIMD8). */
@@ -132,8 +152,8 @@ export function subgroupsOf8(dev: Device): boolean {
 // Meta layout of the register kernel: 0 mEnd, 1 nEnd, 2 K, 3 m0, 4 n0, 5 a offset, 6 sAm, 7 sAk, 8 b offset,
 // 9 sBk, 10 sBn, 11 y offset, 12 N, 13 M, 14 first batch, 15 batch rank R, 16..23 epilogue block, then batch
 // shape [R], a/b/residual batch strides [R] each. Word 24: outputs per thread (TM*TN).
-const EPI = 16;
-const META_FIXED = 25;
+export const EPI = 16;
+export const META_FIXED = 25;
 
 interface Spec {
   dtA: DType;
@@ -146,7 +166,7 @@ function kernelCode(c: MatmulConfig, s: Spec): string {
   const { TM, TN, WY, bcast } = c;
   const pairA = s.pairA && bcast;
   const KB = pairA ? 16 : 8; // k covered by one A load per row (8 lanes, x2 for pairs)
-  const KU = KB * (c.KM ?? 1);
+  const KU = bcast ? KB * (c.KM ?? 1) : c.KU ?? 8;
   const BM = TM * WY, BN = TN * 8;
   const lines: string[] = [];
   const L = (x: string) => lines.push(x);
@@ -252,7 +272,7 @@ export function matmulRegister(p: MatmulPlan, cfg: MatmulConfig = defaultConfig(
   const { dev, batch, M, N, K } = p;
   const nb = batch.reduce((x, y) => x * y, 1);
   if (M === 0 || N === 0 || nb === 0) return;
-  const BM = cfg.TM * cfg.WY, BN = cfg.TN * 8;
+  const { BM, BN } = tileOf(cfg);
   // Chunk sizes: M rows and N columns per dispatch so that every binding fits.
   const lim = (dt: DType) => maxBindingElements(dev, dt);
   let mChunk = M, nChunk = N;
@@ -287,8 +307,15 @@ export function matmulRegister(p: MatmulPlan, cfg: MatmulConfig = defaultConfig(
     pairA: cfg.bcast && p.sAk === 1 && even(p.a, p.sAm),
     pairB: p.sBk === 1 && even(p.b, p.sBn),
   };
-  const key = `mm:${cfg.TM}x${cfg.TN}x${cfg.WY}${cfg.bcast ? 'b' : ''}g${cfg.G ?? 0}k${cfg.KM ?? 1}:${spec.dtA}${spec.pairA ? 'p' : ''}:${spec.dtB}${spec.pairB ? 'p' : ''}`;
-  const pipeline = dev.pipeline(key, () => kernelCode(cfg, spec));
+  let pipeline: GPUComputePipeline;
+  if (cfg.tiled) {
+    const ts: TiledSpec = { dtA: spec.dtA, dtB: spec.dtB, aKc: p.sAk === 1, bKc: p.sBk === 1 };
+    const BK = cfg.BK ?? 16;
+    pipeline = dev.pipeline(`mmt:${cfg.TM}x${cfg.TN}x${BK}:${ts.dtA}${ts.aKc ? 'k' : 'm'}:${ts.dtB}${ts.bKc ? 'k' : 'n'}`, () => tiledKernelCode(cfg.TM, cfg.TN, BK, ts));
+  } else {
+    const key = `mm:${cfg.TM}x${cfg.TN}x${cfg.WY}${cfg.bcast ? 'b' : ''}g${cfg.G ?? 0}k${cfg.bcast ? cfg.KM ?? 1 : cfg.KU ?? 8}:${spec.dtA}${spec.pairA ? 'p' : ''}:${spec.dtB}${spec.pairB ? 'p' : ''}`;
+    pipeline = dev.pipeline(key, () => kernelCode(cfg, spec));
+  }
   const biasBind = p.bias ? bindElements(p.bias, p.bias.offset, p.bias.span) : null;
   for (let z0 = 0; z0 < nb; z0 += zChunk) {
     const zc = Math.min(zChunk, nb - z0);
