@@ -4,8 +4,9 @@
 // When the adapter's subgroups are exactly 8 lanes (lavapipe's SIMD width), the 8 lanes of a row share A: lane l
 // loads A[m, k + l] and the others get it with subgroupBroadcast, so A costs TM/8 loads per k instead of TM.
 // f16 operands contiguous along K are read as whole u32 pairs (one load for two k). The epilogue fuses
-// alpha, bias, activation and residual. Dispatches are chunked over M and N so tensors larger than one
-// binding (maxStorageBufferBindingSize) work.
+// alpha, bias, activation and residual (runtime flags: one pipeline per dtype pair). Dispatches are chunked
+// over M and N so tensors larger than one binding (maxStorageBufferBindingSize) work. `matmulRegister` also
+// dispatches the workgroup-memory tiled kernel (matmul-tiled.ts), the default on non-CPU adapters.
 import { ShapeError } from '../../errors.js';
 import type { Binding, BufferRange, Device } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
