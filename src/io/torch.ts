@@ -1,6 +1,8 @@
 // PyTorch zip checkpoints (torch.save since 1.6): lazy reader with StoredTensor leaves, and a writer that produces
 // the layout torch.load reads (<archive>/data.pkl, byteorder, data/<key>, version, .data/serialization_id).
 import { FormatError } from '../errors.js';
+import { contiguousStrides } from '../tensor/shape.js';
+import { f32ToF16Bits, fromF16Bits, toF16Bits } from '../tensor/dtype.js';
 import type { ByteSource } from './bytes.js';
 import { ZipArchive, writeZip, type ZipEntry } from './zip.js';
 import {
@@ -50,15 +52,7 @@ export function numelOf(shape: readonly number[]): number {
   return n;
 }
 
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
+export { contiguousStrides };
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -169,23 +163,8 @@ function gather(src: Uint8Array, out: Uint8Array, shape: number[], strides: numb
 // ---------------------------------------------------------------------------------------------------------
 // Float conversions
 
-let F16_TABLE: Float32Array | undefined;
-function f16Table(): Float32Array {
-  if (!F16_TABLE) {
-    F16_TABLE = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) {
-      const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
-      F16_TABLE[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-    }
-  }
-  return F16_TABLE;
-}
-
 export function float16BitsToFloat32(bits: Uint16Array): Float32Array {
-  const t = f16Table();
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = t[bits[i]];
-  return out;
+  return fromF16Bits(bits);
 }
 
 export function bfloat16BitsToFloat32(bits: Uint16Array): Float32Array {
@@ -194,39 +173,10 @@ export function bfloat16BitsToFloat32(bits: Uint16Array): Float32Array {
   return new Float32Array(out.buffer);
 }
 
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-
-/** One float32 value to IEEE binary16 bits, round to nearest even (overflow -> inf, NaN stays NaN). */
-export function float32ToFloat16(v: number): number {
-  F32[0] = v;
-  const x = U32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
-
+/** One float32 value to IEEE binary16 bits, round to nearest even (the engine's conversion). */
+export const float32ToFloat16 = f32ToF16Bits;
 export function float32ToFloat16Bits(a: Float32Array): Uint16Array {
-  const out = new Uint16Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = float32ToFloat16(a[i]);
-  return out;
+  return toF16Bits(a);
 }
 
 export function toFloat32Array(dtype: DType, data: AnyTypedArray): Float32Array {

@@ -16,7 +16,7 @@ export function f32ToF16Bits(v: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0); // NaN keeps its payload, as torch
   let e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
@@ -52,8 +52,14 @@ export function toF16Bits(src: ArrayLike<number>): Uint16Array {
   return out;
 }
 
+let F16_TABLE: Float32Array | null = null;
+/** f16 bits -> f32 through a 65536-entry table (checkpoint loading converts hundreds of MB). */
 export function fromF16Bits(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f16BitsToF32(src[i]);
+  if (!F16_TABLE) {
+    F16_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) F16_TABLE[h] = f16BitsToF32(h);
+  }
+  const t = F16_TABLE, out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
   return out;
 }
