@@ -84,7 +84,10 @@ export function beatsValidTokens(sampleLengths: number[], paddedSamples: number,
 }
 
 export class BeatsEncoder {
-  /** Cached [H, T, T] position bias per token count. */
+  /**
+   * The [H, T, T] position bias of the last token count (one entry: clips of ever new lengths must not each keep
+   * an [H, T, T] tensor on the device, 107 MB at 30 s).
+   */
   private posBiasCache = new Map<number, Tensor>();
 
   constructor(readonly cfg: BeatsConfig, readonly p: BeatsParams) {}
@@ -130,10 +133,12 @@ export class BeatsEncoder {
     return Math.floor(frames / ps) * Math.floor(128 / ps);
   }
 
-  /** The un-gated bias [H, T, T] from layer 0's table (computed once per length, kept on the device). */
+  /** The un-gated bias [H, T, T] from layer 0's table (kept on the device until a clip of another length). */
   positionBias(T: number): Tensor {
     let b = this.posBiasCache.get(T);
     if (b) return b;
+    for (const old of this.posBiasCache.values()) old.dispose();
+    this.posBiasCache.clear();
     const { num_buckets, max_distance, encoder_attention_heads: H } = this.cfg;
     const bucketOf = new Int32Array(2 * T - 1);
     for (let r = -(T - 1); r <= T - 1; r++) bucketOf[r + T - 1] = relativePositionBucket(r, num_buckets, max_distance);

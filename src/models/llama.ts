@@ -4,7 +4,7 @@ import { ShapeError } from '../errors.js';
 import type { LlamaConfig } from '../io/config.js';
 import type { WeightMap } from '../io/keymaps.js';
 import { attention, gather, kvAppend, kvReorder, linear, mul, rmsNorm, rope } from '../ops/index.js';
-import { Tensor, empty, fromHost, tidy } from '../tensor/tensor.js';
+import { Tensor, empty, fromHost, keep, tidy } from '../tensor/tensor.js';
 import { withLora, type LoraAdapter } from './lora.js';
 import { mergeHeads, runLayers, splitHeads } from './nn.js';
 import { Loader, disposeTree, type Target, type WeightDType } from './weights.js';
@@ -54,6 +54,9 @@ export class KVCache {
 }
 
 export class Llama {
+  /** 0..n-1 (i32) on the GPU, uploaded once and grown by doubling: rope positions are views of it. */
+  private arange: Tensor | null = null;
+
   constructor(readonly cfg: LlamaConfig, readonly p: LlamaParams) {
     if (cfg.num_key_value_heads !== cfg.num_attention_heads) throw new ShapeError('LLaMA: grouped-query attention is not supported (num_key_value_heads != num_attention_heads)');
   }
@@ -105,6 +108,22 @@ export class Llama {
     return tidy(() => gather(this.p.embed, fromHost(Int32Array.from(ids), [B * T], 'i32', 'cpu')).reshape([B, T, this.cfg.hidden_size]));
   }
 
+  /**
+   * Positions start..start+T-1 (i32 [T]) on the target: on a GPU a view of a cached arange, so a decode step
+   * uploads nothing (each upload would also end the recorded command buffer: one submit per rope call).
+   */
+  private positions(start: number, T: number): Tensor {
+    const target = this.target;
+    if (target === 'cpu') return fromHost(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'i32', 'cpu');
+    if (!this.arange || this.arange.size < start + T) {
+      let n = Math.max(1024, this.arange?.size ?? 0);
+      while (n < start + T) n *= 2;
+      this.arange?.dispose();
+      this.arange = keep(fromHost(Int32Array.from({ length: n }, (_, i) => i), [n], 'i32', target));
+    }
+    return this.arange.slice(0, start, start + T);
+  }
+
   createCache(batch: number, capacity: number): KVCache {
     const c = this.cfg;
     return KVCache.create(c.num_hidden_layers, batch, c.num_attention_heads, capacity, this.headDim, this.target);
@@ -124,12 +143,13 @@ export class Llama {
     const H = cfg.num_attention_heads;
     const masks = opts.headMasks ?? null;
     if (masks && masks.length !== cfg.num_hidden_layers) throw new ShapeError(`LLaMA: ${masks.length} head masks for ${cfg.num_hidden_layers} layers`);
-    const pos = fromHost(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'i32', 'cpu');
+    const pos = this.positions(start, T);
+    const ropeOpts = { maxPosition: start + T - 1 };
     const out = runLayers(x, p.layers, (x, L, li) =>
       tidy(() => {
         const h = rmsNorm(x, L.ln1, cfg.rms_norm_eps);
-        const q = rope(splitHeads(withLora(h, linear(h, L.q), L.lora.q_proj), H), pos, cfg.rope_theta);
-        const k = rope(splitHeads(withLora(h, linear(h, L.k), L.lora.k_proj), H), pos, cfg.rope_theta);
+        const q = rope(splitHeads(withLora(h, linear(h, L.q), L.lora.q_proj), H), pos, cfg.rope_theta, ropeOpts);
+        const k = rope(splitHeads(withLora(h, linear(h, L.k), L.lora.k_proj), H), pos, cfg.rope_theta, ropeOpts);
         const v = splitHeads(withLora(h, linear(h, L.v), L.lora.v_proj), H);
         let kAll = k, vAll = v;
         if (cache) {
@@ -179,6 +199,8 @@ export class Llama {
 
   dispose(): void {
     const { lmHead, embed, ...rest } = this.p;
+    this.arange?.dispose();
+    this.arange = null;
     if (lmHead !== embed) lmHead.dispose();
     embed.dispose();
     disposeTree(rest);

@@ -595,6 +595,8 @@ export class LlamaSession implements StepModel {
   private masks: HeadMasks;
   /** Mask tensors this session created (row-expanded copies). */
   private expanded: Tensor[] = [];
+  /** A beam reorder not applied to the KV cache yet (step() applies it). */
+  private pendingReorder: number[] | null = null;
   /** Called with the prefill logits [B, V] (before replication for beams). */
   onFirstLogits?: (t: Tensor) => void | Promise<void>;
 
@@ -662,6 +664,9 @@ export class LlamaSession implements StepModel {
     if (!this.cache) throw new AhamaskError('step() before prefill()');
     if (tokens.length !== this.rows) throw new ShapeError(`step: ${tokens.length} tokens for ${this.rows} rows`);
     const x = this.llama.embed(tokens, [this.rows, 1]);
+    // the beam reorder is recorded after the token upload so the whole step is one command buffer
+    if (this.pendingReorder) this.cache.reorder(this.pendingReorder);
+    this.pendingReorder = null;
     const l = this.llama.lastLogits(x, this.cache, this.masks);
     x.dispose();
     const host = (await l.data()) as Float32Array;
@@ -669,13 +674,17 @@ export class LlamaSession implements StepModel {
     return host;
   }
 
+  /** Applied at the start of the next step(); an identity reorder is skipped. */
   reorder(idx: number[]): void {
-    this.cache?.reorder(idx);
+    if (!this.cache) return;
+    if (idx.length !== this.rows) throw new ShapeError(`reorder: ${idx.length} indices for ${this.rows} rows`);
+    this.pendingReorder = idx.every((j, r) => j === r) ? null : [...idx];
   }
 
   dispose(): void {
     this.cache?.dispose();
     this.cache = null;
+    this.pendingReorder = null;
     if (this.ownsMasks && this.masks) for (const t of this.masks) t?.dispose();
     for (const t of this.expanded) t.dispose();
     this.expanded = [];

@@ -78,12 +78,18 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6, opts: RmsNormOpti
 export interface RopeOptions {
   /** 'bhtd' (default): x is [B, H, T, D]; 'bthd': x is [B, T, H, D]. */
   layout?: 'bhtd' | 'bthd';
+  /**
+   * GPU positions: the largest position they hold (sizes the cached cos/sin table as a CPU positions tensor
+   * does; positions beyond the table use in-kernel cos/sin). Ignored for CPU positions (read from the values).
+   */
+  maxPosition?: number;
 }
 
 /**
  * Rotary position embedding with HF's rotate_half convention (first half / second half):
  * y = x * cos + rotate_half(x) * sin, inv_freq = 1 / theta^(2i/D), angles positions * inv_freq in f32.
- * positions: i32 [T] or [B, T]; a CPU positions tensor is uploaded when x is on the GPU.
+ * positions: i32 [T] or [B, T]; a CPU positions tensor is uploaded when x is on the GPU (keep positions on the
+ * GPU, with `maxPosition`, to avoid an upload, and the submit it forces, per call).
  */
 export function rope(x: Tensor, positions: Tensor, theta = 10000, opts: RopeOptions = {}): Tensor {
   const layout = opts.layout ?? 'bhtd';
@@ -94,7 +100,7 @@ export function rope(x: Tensor, positions: Tensor, theta = 10000, opts: RopeOpti
   if (positions.dtype !== 'i32') throw new ShapeError(`rope: positions must be i32, got ${positions.dtype}`);
   const okShape = (positions.rank === 1 && positions.shape[0] === T) || (positions.rank === 2 && positions.shape[0] === B && positions.shape[1] === T);
   if (!okShape) throw new ShapeError(`rope: positions must be [${T}] or [${B}, ${T}], got [${positions.shape}]`);
-  let maxPosition = 0;
+  let maxPosition = positions.backend === 'cpu' ? 0 : Math.max(0, opts.maxPosition ?? 0);
   let p = positions;
   if (positions.backend === 'cpu') {
     for (const v of positions.dataSync()) maxPosition = Math.max(maxPosition, v);

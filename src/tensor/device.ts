@@ -90,8 +90,11 @@ export class Device {
   private uncaptured: string | null = null;
   private lostReason: string | null = null;
   private timestampPass: { querySet: GPUQuerySet } | null = null;
-  /** Counters for tests and the bench. */
-  readonly stats = { submits: 0, dispatches: 0, buffersCreated: 0, bytesAllocated: 0, pipelineCompiles: 0, readbacks: 0 };
+  /**
+   * Counters for tests and the bench. bytesAllocated: bytes of the GPU buffers that exist (free pooled ones
+   * included); liveBytes: bytes of the buffers allocate() handed out and release() has not taken back yet.
+   */
+  readonly stats = { submits: 0, dispatches: 0, buffersCreated: 0, bytesAllocated: 0, liveBytes: 0, pipelineCompiles: 0, readbacks: 0 };
 
   private constructor(gpu: GPUDevice, adapter: GPUAdapter, owner: unknown, opts: DeviceOptions) {
     this.gpu = gpu;
@@ -191,6 +194,7 @@ export class Device {
       const b = list?.pop();
       if (b) {
         this.freeBytes -= size;
+        this.stats.liveBytes += size;
         return b;
       }
     }
@@ -202,11 +206,13 @@ export class Device {
     this.errors.push(this.gpu.popErrorScope());
     this.stats.buffersCreated++;
     this.stats.bytesAllocated += size;
+    this.stats.liveBytes += size;
     return b;
   }
 
   /** Returns a buffer to the pool (commands already recorded that use it still see its old contents). */
   release(b: GPUBuffer, pooled = true): void {
+    this.stats.liveBytes -= b.size;
     if (!pooled || this.freeBytes + b.size > this.poolLimit) {
       this.toDestroy.push(b);
       this.stats.bytesAllocated -= b.size;
