@@ -9,6 +9,8 @@ import './cast.js';
 import './clamp.js';
 import './concat.js';
 import './contiguous.js';
+import './conv1d.js';
+import './conv2d.js';
 import './crossEntropy.js';
 import './crossEntropyPerRow.js';
 import './div.js';
