@@ -19,15 +19,21 @@ export interface AttentionOptions {
   queryOffset?: number;
 }
 
-/** Plain-data attributes the attention kernels receive (also what the autograd tape records). */
+/**
+ * Plain-data attributes the attention kernels receive (also what the autograd tape records). Inputs: q, k, v,
+ * then bias, headMask, keyLengths when flagged.
+ */
 export interface AttentionAttrs {
   causal: boolean;
   scale: number;
   queryOffset: number;
+  /** Per-batch key lengths given on the host. */
   keyLengths?: number[];
   hasBias?: boolean;
   hasMask?: boolean;
+  /** keyLengths given as a tensor (input after bias/mask). */
   hasLensTensor?: boolean;
+  /** Also return the row logsumexp [B, H, Tq]. */
   returnLse?: boolean;
 }
 

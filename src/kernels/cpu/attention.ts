@@ -5,16 +5,7 @@ import { roundF16 } from '../../tensor/dtype.js';
 import { Tensor, empty, forEachIndex } from '../../tensor/tensor.js';
 import { registerKernel } from '../registry.js';
 
-export interface AttnRefAttrs {
-  causal: boolean;
-  scale: number;
-  queryOffset: number;
-  keyLengths?: number[];
-  hasBias?: boolean;
-  hasMask?: boolean;
-  hasLensTensor?: boolean;
-  returnLse?: boolean;
-}
+import type { AttentionAttrs } from '../../ops/attention.js';
 
 /** A problem in float64: q [B,H,Tq,D], k/v [B,H,Tk,D], bias [B,H,Tq,Tk], mask [B,H] (all dense). */
 export interface AttnProblem {
@@ -139,7 +130,7 @@ function dense(t: Tensor, shape: number[]): Float64Array {
   return out;
 }
 
-export function problemFromTensors(inputs: Tensor[], a: AttnRefAttrs, first = 3): AttnProblem {
+export function problemFromTensors(inputs: Tensor[], a: AttentionAttrs, first = 3): AttnProblem {
   const [q, k, v] = inputs;
   let i = first;
   const bias = a.hasBias ? inputs[i++] : undefined;
@@ -177,7 +168,7 @@ export function reduceMaskGrad(dmask: Float64Array, B: number, H: number, maskSh
   return out;
 }
 
-registerKernel<AttnRefAttrs>('attention', 'cpu', (inputs, a) => {
+registerKernel<AttentionAttrs>('attention', 'cpu', (inputs, a) => {
   const p = problemFromTensors(inputs, a);
   const { out, lse } = attentionRef(p);
   const o = tensorOf(out, [p.B, p.H, p.Tq, p.D]);
@@ -191,7 +182,7 @@ registerKernel<{ scale: number; causal: boolean }>('attentionNaive', 'cpu', (inp
 });
 
 /** Inputs [q, k, v, o, dO, lse, bias?, headMask?, keyLengths?]; outputs [dq, dk, dv, dHeadMask?]. */
-registerKernel<AttnRefAttrs>('attentionBackward', 'cpu', (inputs, a) => {
+registerKernel<AttentionAttrs>('attentionBackward', 'cpu', (inputs, a) => {
   const p = problemFromTensors([inputs[0], inputs[1], inputs[2], ...inputs.slice(6)], a);
   const dO = dense(inputs[4], [p.B, p.H, p.Tq, p.D]);
   const g = attentionBackwardRef(p, dO);

@@ -14,20 +14,8 @@ import type { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { bindElements, f32Bits, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
-/** Plain-data attributes of the 'attention' kernel (inputs: q, k, v, then bias, headMask, keyLengths when flagged). */
-export interface AttentionAttrs {
-  causal: boolean;
-  scale: number;
-  queryOffset: number;
-  /** Per-batch key lengths given on the host. */
-  keyLengths?: number[];
-  hasBias?: boolean;
-  hasMask?: boolean;
-  /** keyLengths given as a tensor (input after bias/mask). */
-  hasLensTensor?: boolean;
-  /** Also return the row logsumexp [B, H, Tq]. */
-  returnLse?: boolean;
-}
+import type { AttentionAttrs } from '../../ops/attention.js';
+export type { AttentionAttrs };
 
 export const LOG2E = 1.4426950408889634;
 export const NEG_MASKED = '-3.0e38';
