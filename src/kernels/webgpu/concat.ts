@@ -6,7 +6,7 @@ import type { DType } from '../../tensor/dtype.js';
 import { contiguousStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { run1 } from '../registry.js';
-import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, grid, newOutput, wgslInput, wgslMeta } from './util.js';
+import { WGSL_ELEMENT_MAIN, bindElements, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 /** Output dtype of a concat: the common dtype when all inputs share one, else f32. */
 export function concatDtype(dtypes: DType[]): DType {
@@ -44,10 +44,7 @@ function concatInto(inputs: Tensor[], axis: number, dtype: 'f32' | 'i32'): Tenso
     const pipeline = dev.pipeline(`concat:${t.dtype}>${dtype}:${rank}`, () => `${raw ? '@group(0) @binding(0) var<storage, read> a: array<i32>;' : wgslInput(0, 'a', t.dtype)}
 @group(0) @binding(1) var<storage, read_write> y: array<${raw ? 'i32' : 'f32'}>;
 ${wgslMeta(2)}
-@compute @workgroup_size(256)
-fn main(${WGSL_MAIN_ARGS}) {
-  ${WGSL_INDEX}
-  if (gi_ >= prm[0]) { return; }
+${WGSL_ELEMENT_MAIN}
   var rem = gi_;
   var xo = prm[1];
   var yo = prm[2];

@@ -2,7 +2,7 @@
 // packed pairs, one u32 per invocation, so no two invocations write the same word.
 import type { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, elementwisePlan, grid, newOutput, wgslInput, wgslMeta, wgslStridedOffset } from './util.js';
+import { WGSL_ELEMENT_MAIN, WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, elementwisePlan, grid, newOutput, wgslInput, wgslMeta, wgslStridedOffset } from './util.js';
 
 export function copy(x: Tensor, dtype: DType = x.dtype): Tensor {
   const dev = x.device!;
@@ -41,10 +41,7 @@ fn main(${WGSL_MAIN_ARGS}) {
 @group(0) @binding(1) var<storage, read_write> y: array<${ty}>;
 ${wgslMeta(2)}
 ${off}
-@compute @workgroup_size(256)
-fn main(${WGSL_MAIN_ARGS}) {
-  ${WGSL_INDEX}
-  if (gi_ >= prm[0]) { return; }
+${WGSL_ELEMENT_MAIN}
   let gi = prm[1] + gi_;
   y[gi - prm[2]] = ${val};
 }`;

@@ -3,7 +3,7 @@
 import { broadcastShapes } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { UNARY_WGSL, BINARY_WGSL, WGSL_ERF } from '../elementwise-defs.js';
-import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, elementwisePlan, f32Bits, grid, newOutput, wgslInput, wgslMeta, wgslStridedOffset } from './util.js';
+import { WGSL_ELEMENT_MAIN, bindElements, elementwisePlan, f32Bits, grid, newOutput, wgslInput, wgslMeta, wgslStridedOffset } from './util.js';
 
 export function elementwise(op: string, inputs: Tensor[], alpha = 0, beta = 0): Tensor {
   const dev = inputs[0].device!;
@@ -24,10 +24,7 @@ ${wgslMeta(ins.length + 1)}
 ${WGSL_ERF}
 ${ins.map((x, k) => (x.aligned ? `fn off${k}(gi: u32) -> u32 { return prm[${metaIn(k)}u] + gi; }` : wgslStridedOffset(k, rank, 5, metaIn(k) + 1, metaIn(k)))).join('\n')}
 fn f(${ins.map((_, k) => `${names[k]}: f32`).join(', ')}, alpha: f32, beta: f32) -> f32 { return ${expr}; }
-@compute @workgroup_size(256)
-fn main(${WGSL_MAIN_ARGS}) {
-  ${WGSL_INDEX}
-  if (gi_ >= prm[0]) { return; }
+${WGSL_ELEMENT_MAIN}
   let gi = prm[1] + gi_;
   y[gi - prm[2]] = f(${ins.map((_, k) => `ld_${names[k]}(off${k}(gi))`).join(', ')}, metaf(3u), metaf(4u));
 }`;

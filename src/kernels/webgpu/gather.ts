@@ -4,7 +4,7 @@
 // outputs whose id falls in it. Out-of-range ids (GPU ids cannot be validated without a readback) give rows of
 // zeros; the op validates CPU ids before uploading them.
 import { Tensor } from '../../tensor/tensor.js';
-import { WGSL_INDEX, WGSL_MAIN_ARGS, WG, bindElements, grid, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
+import { WGSL_ELEMENT_MAIN, WG, bindElements, grid, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
 export function gather(table: Tensor, ids: Tensor): Tensor {
   const dev = table.device!;
@@ -18,10 +18,7 @@ export function gather(table: Tensor, ids: Tensor): Tensor {
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 ${wgslMeta(3)}
-@compute @workgroup_size(256)
-fn main(${WGSL_MAIN_ARGS}) {
-  ${WGSL_INDEX}
-  if (gi_ >= prm[0]) { return; }
+${WGSL_ELEMENT_MAIN}
   let g = prm[1] + gi_;
   let D = prm[3];
   let id = ids[prm[10] + g / D];

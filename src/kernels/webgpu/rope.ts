@@ -8,7 +8,7 @@ import { ShapeError } from '../../errors.js';
 import type { Device } from '../../tensor/device.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ropeInvFreq, ropeTable } from '../cpu/reduce-rope.js';
-import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, f32Bits, grid, newOutput, wgslInput, wgslMeta } from './util.js';
+import { WGSL_ELEMENT_MAIN, bindElements, f32Bits, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 export type RopeLayout = 'bhtd' | 'bthd';
 
@@ -68,10 +68,7 @@ export function rope(x: Tensor, positions: Tensor, theta: number, layout: RopeLa
 @group(0) @binding(2) var<storage, read> tab: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 ${wgslMeta(4)}
-@compute @workgroup_size(256)
-fn main(${WGSL_MAIN_ARGS}) {
-  ${WGSL_INDEX}
-  if (gi_ >= prm[0]) { return; }
+${WGSL_ELEMENT_MAIN}
   let half = prm[4];
   let i = gi_ % half;
   var rest = gi_ / half;

@@ -25,6 +25,11 @@ fn metaf(i: u32) -> f32 { return bitcast<f32>(prm[i]); }`;
 /** Global linear invocation index on a 2-D grid of 256-wide workgroups. */
 export const WGSL_INDEX = `let gi_ = gid.x + gid.y * nwg.x * ${WG}u;`;
 export const WGSL_MAIN_ARGS = `@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>`;
+/** Entry of a kernel with one invocation per element (256-wide workgroups): `gi_` < prm[0] is the element index. */
+export const WGSL_ELEMENT_MAIN = `@compute @workgroup_size(${WG})
+fn main(${WGSL_MAIN_ARGS}) {
+  ${WGSL_INDEX}
+  if (gi_ >= prm[0]) { return; }`;
 
 /** Workgroup counts (x, y) covering `threads` invocations of 256-wide workgroups. */
 export function grid(dev: Device, threads: number, wg = WG): [number, number] {
