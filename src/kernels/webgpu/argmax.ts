@@ -3,8 +3,8 @@
 // one invocation per row (axis not innermost, or tiny rows).
 import { contiguousStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { reducedShape, rowChunks, rowConfig, rowGrid, rowLayout, useColumns, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
-import { WGSL_INDEX, WGSL_MAIN_ARGS, grid, newOutput, wgslInput, wgslMeta } from './util.js';
+import { WGSL_COL_BEGIN, dispatchRows, reducedShape, rowConfig, rowLayout, useColumns, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
+import { newOutput, wgslInput, wgslMeta } from './util.js';
 
 export function argmax(x: Tensor, axis: number, keepDims = false, mode?: 'row' | 'col'): Tensor {
   const dev = x.device!;
@@ -32,13 +32,7 @@ ${wgslRows(n)}
 ${better}`;
     if (col) {
       return `${head}
-@compute @workgroup_size(256)
-fn main(${WGSL_MAIN_ARGS}) {
-  ${WGSL_INDEX}
-  if (gi_ >= prm[0]) { return; }
-  let o = row_offsets(prm[1] + gi_);
-  let R = prm[2];
-  let xk = prm[3];
+${WGSL_COL_BEGIN}
   var bv = ld_x(o.x);
   var bi = 0u;
   for (var k = 1u; k < R; k++) {
@@ -77,8 +71,6 @@ fn main(${wgslRowArgs(rc)}) {
   if (lid == 0u) { y[o.y] = i32(sh_i[0]); }
 }`;
   });
-  for (const c of rowChunks(dev, x, out, L)) {
-    dev.dispatch(pipeline, [c.x, c.y, dev.meta(c.header)], ...(col ? grid(dev, c.count) : rowGrid(dev, c.count)));
-  }
+  dispatchRows(dev, pipeline, x, out, L, { col });
   return out;
 }

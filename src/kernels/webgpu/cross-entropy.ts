@@ -4,7 +4,7 @@
 // every row is ignored, like torch). Targets outside [0, V) that are not ignore_index cannot raise on the
 // GPU: their loss is NaN (the CPU reference throws, as torch does).
 import { Tensor } from '../../tensor/tensor.js';
-import { extraBase, rowChunks, rowConfig, rowGrid, rowKey, rowLayout, wgslEnable, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
+import { dispatchRows, extraBase, rowConfig, rowKey, rowLayout, wgslRowKernel } from './reduce.js';
 import { wgslSoftmaxStats } from './softmax.js';
 import { bindElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
@@ -17,20 +17,12 @@ export function crossEntropyPerRow(logits: Tensor, targets: Tensor, ignoreIndex:
   const L = rowLayout(logits, 1, [1], 0);
   const n = L.outer.length;
   const rc = rowConfig(dev, V);
-  const wg = rc.wg;
   const E = extraBase(n);
-  const pipeline = dev.pipeline(`xent:${logits.dtype}:${n}:${rowKey(rc)}`, () => `${wgslEnable(rc)}
-${wgslInput(0, 'x', logits.dtype)}
+  const decls = `${wgslInput(0, 'x', logits.dtype)}
 @group(0) @binding(1) var<storage, read> tg: array<i32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${wgslMeta(3)}
-${wgslRows(n)}
-${wgslRowPrivates(rc)}
-${wgslSoftmaxStats(rc)}
-@compute @workgroup_size(${wg})
-fn main(${wgslRowArgs(rc)}) {
-  ${wgslRowBegin(rc)}
-  let st = row_stats(o.x, R, xk);
+${wgslMeta(3)}`;
+  const pipeline = dev.pipeline(`xent:${logits.dtype}:${n}:${rowKey(rc)}`, () => wgslRowKernel(rc, n, decls, wgslSoftmaxStats(rc), `let st = row_stats(o.x, R, xk);
   if (lid == 0u) {
     let t = tg[prm[${E + 1}u] + (prm[1] + wid) * prm[${E + 2}u]];
     var loss = 0.0;
@@ -42,13 +34,9 @@ fn main(${wgslRowArgs(rc)}) {
       }
     }
     y[o.y] = loss;
-  }
-}`);
+  }`));
   const tb = bindElements(targets, targets.offset, targets.span);
-  const extra = [ignoreIndex >>> 0, targets.offset - tb.sub, targets.strides[0]];
-  for (const c of rowChunks(dev, logits, out, L)) {
-    dev.dispatch(pipeline, [c.x, tb.range, c.y, dev.meta([...c.header, ...extra])], ...rowGrid(dev, c.count));
-  }
+  dispatchRows(dev, pipeline, logits, out, L, { mid: [tb.range], extra: [ignoreIndex >>> 0, targets.offset - tb.sub, targets.strides[0]] });
   return out;
 }
 

@@ -2,37 +2,24 @@
 // one workgroup per row, exact two-pass mean/variance in f32 with tree reductions. Optional weight and
 // bias: any 1-D view, f32 or f16.
 import { Tensor } from '../../tensor/tensor.js';
-import { extraBase, rowChunks, rowGrid, rowLayout, rowConfig, rowKey, sameShapeStrides, wgslEnable, wgslReduce, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
-import { bindElements, f32Bits, newOutput, wgslInput, wgslMeta } from './util.js';
+import { dispatchRows, rowKey, sameShapeRows, wgslReduce, wgslRowKernel } from './reduce.js';
+import { bindElements, f32Bits, wgslInput, wgslMeta } from './util.js';
 
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
   const dev = x.device!;
-  const out = newOutput(dev, x.shape);
+  const { out, L, n, rc, E } = sameShapeRows(x, x.rank - 1);
   if (out.size === 0) return out;
-  const axis = x.rank - 1;
-  const { ys, yk } = sameShapeStrides(x.shape, axis);
-  const L = rowLayout(x, axis, ys, yk);
-  const n = L.outer.length;
-  const rc = rowConfig(dev, L.R);
   const wg = rc.wg;
-  const E = extraBase(n);
   let b = 1;
   const wBind = weight ? b++ : -1, bBind = bias ? b++ : -1;
   const yBind = b++, mBind = b;
   const key = `layernorm:${x.dtype}:${weight?.dtype ?? '-'}:${bias?.dtype ?? '-'}:${n}:${rowKey(rc)}`;
-  const pipeline = dev.pipeline(key, () => `${wgslEnable(rc)}
-${wgslInput(0, 'x', x.dtype)}
+  const decls = `${wgslInput(0, 'x', x.dtype)}
 ${weight ? wgslInput(wBind, 'w', weight.dtype) : ''}
 ${bias ? wgslInput(bBind, 'bv', bias.dtype) : ''}
 @group(0) @binding(${yBind}) var<storage, read_write> y: array<f32>;
-${wgslMeta(mBind)}
-${wgslRows(n)}
-${wgslRowPrivates(rc)}
-${wgslReduce('s', rc, 'add')}
-@compute @workgroup_size(${wg})
-fn main(${wgslRowArgs(rc)}) {
-  ${wgslRowBegin(rc)}
-  let eps = metaf(${E}u);
+${wgslMeta(mBind)}`;
+  const pipeline = dev.pipeline(key, () => wgslRowKernel(rc, n, decls, wgslReduce('s', rc, 'add'), `let eps = metaf(${E}u);
   var p = 0.0;
   for (var k = lid; k < R; k += ${wg}u) { p += ld_x(o.x + k * xk); }
   let mean = wg_s(p) / f32(R);
@@ -44,8 +31,7 @@ fn main(${wgslRowArgs(rc)}) {
     ${weight ? `v = v * ld_w(prm[${E + 1}u] + k * prm[${E + 2}u]);` : ''}
     ${bias ? `v = v + ld_bv(prm[${E + 3}u] + k * prm[${E + 4}u]);` : ''}
     y[o.y + k * yk] = v;
-  }
-}`);
+  }`));
   const wb = weight ? bindElements(weight, weight.offset, weight.span) : null;
   const bb = bias ? bindElements(bias, bias.offset, bias.span) : null;
   const extra = [
@@ -53,9 +39,6 @@ fn main(${wgslRowArgs(rc)}) {
     wb ? weight!.offset - wb.sub : 0, weight?.strides[0] ?? 0,
     bb ? bias!.offset - bb.sub : 0, bias?.strides[0] ?? 0,
   ];
-  for (const c of rowChunks(dev, x, out, L)) {
-    const bindings = [c.x, ...(wb ? [wb.range] : []), ...(bb ? [bb.range] : []), c.y, dev.meta([...c.header, ...extra])];
-    dev.dispatch(pipeline, bindings, ...rowGrid(dev, c.count));
-  }
+  dispatchRows(dev, pipeline, x, out, L, { mid: [...(wb ? [wb.range] : []), ...(bb ? [bb.range] : [])], extra });
   return out;
 }

@@ -9,10 +9,10 @@
 //    neighbouring elements when the reduced axis is not the innermost one (and for tiny R).
 // Rows larger than one binding are dispatched in chunks of rows (outer dims that collapse to one stride).
 import { ShapeError } from '../../errors.js';
-import type { BufferRange, Device } from '../../tensor/device.js';
+import type { Binding, BufferRange, Device } from '../../tensor/device.js';
 import { contiguousStrides, sizeOf } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, grid, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
+import { WGSL_ELEMENT_MAIN, bindElements, grid, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
 /** Rows of a tensor reduced (or normalised) along one axis. */
 export interface RowLayout {
@@ -245,6 +245,52 @@ export function rowGrid(dev: Device, rows: number): [number, number] {
   return grid(dev, rows, 1);
 }
 
+/**
+ * Start of a column-mode kernel (one invocation per row, 256-wide workgroups): the early exit, then `o`
+ * (row offsets), `R`, `xk`.
+ */
+export const WGSL_COL_BEGIN = `${WGSL_ELEMENT_MAIN}
+  let o = row_offsets(prm[1] + gi_);
+  let R = prm[2];
+  let xk = prm[3];`;
+
+/**
+ * A row-mode kernel module: `enable`, `decls` (bindings and meta), the row helpers and private ids, `helpers`
+ * (reductions), then `main` running `body` after wgslRowBegin.
+ */
+export function wgslRowKernel(c: RowConfig, n: number, decls: string, helpers: string, body: string): string {
+  return `${wgslEnable(c)}
+${decls}
+${wgslRows(n)}
+${wgslRowPrivates(c)}
+${helpers}
+@compute @workgroup_size(${c.wg})
+fn main(${wgslRowArgs(c)}) {
+  ${wgslRowBegin(c)}
+  ${body}
+}`;
+}
+
+/** Rows of a kernel whose output has the input's shape (softmax, norms): the output, layout and row config. */
+export function sameShapeRows(x: Tensor, axis: number): { out: Tensor; L: RowLayout; n: number; rc: RowConfig; E: number } {
+  const out = newOutput(x.device!, x.shape);
+  const { ys, yk } = sameShapeStrides(x.shape, axis);
+  const L = rowLayout(x, axis, ys, yk);
+  const n = L.outer.length;
+  return { out, L, n, rc: rowConfig(x.device!, L.R), E: extraBase(n) };
+}
+
+/**
+ * Dispatches a row kernel over the chunks of `L`: bindings x, `mid`..., y, meta (the chunk header then `extra`);
+ * one workgroup per row, or one invocation per row with `col`.
+ */
+export function dispatchRows(dev: Device, pipeline: GPUComputePipeline, x: Tensor, y: Tensor, L: RowLayout, o: { mid?: Binding[]; extra?: number[]; col?: boolean } = {}): void {
+  for (const c of rowChunks(dev, x, y, L)) {
+    const meta = o.extra ? [...c.header, ...o.extra] : c.header;
+    dev.dispatch(pipeline, [c.x, ...(o.mid ?? []), c.y, dev.meta(meta)], ...(o.col ? grid(dev, c.count) : rowGrid(dev, c.count)));
+  }
+}
+
 export type ReduceOp = 'sum' | 'mean' | 'max';
 
 /** Output shape of a reduction: the axis removed, or kept as 1. */
@@ -293,13 +339,7 @@ fn comb(a: f32, b: f32) -> f32 { return ${combine}; }`;
     acc = t;
   }`;
       return `${head}
-@compute @workgroup_size(256)
-fn main(${WGSL_MAIN_ARGS}) {
-  ${WGSL_INDEX}
-  if (gi_ >= prm[0]) { return; }
-  let o = row_offsets(prm[1] + gi_);
-  let R = prm[2];
-  let xk = prm[3];
+${WGSL_COL_BEGIN}
   ${loop}
   y[o.y] = ${fin};
 }`;
@@ -316,8 +356,6 @@ fn main(${wgslRowArgs(rc)}) {
   if (lid == 0u) { y[o.y] = ${fin}; }
 }`;
   });
-  for (const c of rowChunks(dev, x, out, L)) {
-    dev.dispatch(pipeline, [c.x, c.y, dev.meta(c.header)], ...(col ? grid(dev, c.count) : rowGrid(dev, c.count)));
-  }
+  dispatchRows(dev, pipeline, x, out, L, { col });
   return out;
 }

@@ -2,44 +2,27 @@
 // y = weight * h (in that order). With `halfCast` the HF fp16 path is reproduced: h is rounded to f16 before
 // the weight multiply and the product is rounded to f16 (values still stored as f32).
 import { Tensor } from '../../tensor/tensor.js';
-import { extraBase, rowChunks, rowGrid, rowLayout, rowConfig, rowKey, sameShapeStrides, wgslEnable, wgslReduce, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
-import { bindElements, f32Bits, newOutput, wgslInput, wgslMeta } from './util.js';
+import { dispatchRows, rowKey, sameShapeRows, wgslReduce, wgslRowKernel } from './reduce.js';
+import { bindElements, f32Bits, wgslInput, wgslMeta } from './util.js';
 
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number, halfCast = false): Tensor {
   const dev = x.device!;
-  const out = newOutput(dev, x.shape);
+  const { out, L, n, rc, E } = sameShapeRows(x, x.rank - 1);
   if (out.size === 0) return out;
-  const axis = x.rank - 1;
-  const { ys, yk } = sameShapeStrides(x.shape, axis);
-  const L = rowLayout(x, axis, ys, yk);
-  const n = L.outer.length;
-  const rc = rowConfig(dev, L.R);
   const wg = rc.wg;
-  const E = extraBase(n);
   const h16 = (e: string) => (halfCast ? `unpack2x16float(pack2x16float(vec2<f32>(${e}, 0.0))).x` : e);
-  const pipeline = dev.pipeline(`rmsnorm:${x.dtype}:${weight.dtype}:${halfCast}:${n}:${rowKey(rc)}`, () => `${wgslEnable(rc)}
-${wgslInput(0, 'x', x.dtype)}
+  const decls = `${wgslInput(0, 'x', x.dtype)}
 ${wgslInput(1, 'w', weight.dtype)}
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${wgslMeta(3)}
-${wgslRows(n)}
-${wgslRowPrivates(rc)}
-${wgslReduce('s', rc, 'add')}
-@compute @workgroup_size(${wg})
-fn main(${wgslRowArgs(rc)}) {
-  ${wgslRowBegin(rc)}
-  var p = 0.0;
+${wgslMeta(3)}`;
+  const pipeline = dev.pipeline(`rmsnorm:${x.dtype}:${weight.dtype}:${halfCast}:${n}:${rowKey(rc)}`, () => wgslRowKernel(rc, n, decls, wgslReduce('s', rc, 'add'), `var p = 0.0;
   for (var k = lid; k < R; k += ${wg}u) { let v = ld_x(o.x + k * xk); p += v * v; }
   let r = inverseSqrt(wg_s(p) / f32(R) + metaf(${E}u));
   for (var k = lid; k < R; k += ${wg}u) {
     let h = ${h16('ld_x(o.x + k * xk) * r')};
     y[o.y + k * yk] = ${h16(`ld_w(prm[${E + 1}u] + k * prm[${E + 2}u]) * h`)};
-  }
-}`);
+  }`));
   const wb = bindElements(weight, weight.offset, weight.span);
-  const extra = [f32Bits(eps), weight.offset - wb.sub, weight.strides[0]];
-  for (const c of rowChunks(dev, x, out, L)) {
-    dev.dispatch(pipeline, [c.x, wb.range, c.y, dev.meta([...c.header, ...extra])], ...rowGrid(dev, c.count));
-  }
+  dispatchRows(dev, pipeline, x, out, L, { mid: [wb.range], extra: [f32Bits(eps), weight.offset - wb.sub, weight.strides[0]] });
   return out;
 }

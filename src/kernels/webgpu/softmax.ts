@@ -2,8 +2,8 @@
 // exp) pair over its strided share of the row; the pairs are merged with a tree in workgroup memory; a second
 // pass over the row writes exp(x - m) / s (or x - m - log s). All math in f32.
 import { Tensor } from '../../tensor/tensor.js';
-import { RowConfig, rowChunks, rowConfig, rowGrid, rowKey, rowLayout, sameShapeStrides, wgslEnable, wgslRowArgs, wgslRowBegin, wgslRowPrivates, wgslRows } from './reduce.js';
-import { newOutput, wgslInput, wgslMeta } from './util.js';
+import { RowConfig, dispatchRows, rowKey, sameShapeRows, wgslRowKernel } from './reduce.js';
+import { wgslInput, wgslMeta } from './util.js';
 
 /**
  * WGSL: online softmax statistics of the row at `xo` (length R, stride xk): `fn row_stats(xo, R, xk) -> vec2<f32>`
@@ -86,32 +86,20 @@ fn row_stats(xo: u32, R: u32, xk: u32) -> vec2<f32> {
 
 export function softmax(x: Tensor, axis: number, log: boolean): Tensor {
   const dev = x.device!;
-  const out = newOutput(dev, x.shape);
+  const { out, L, n, rc } = sameShapeRows(x, axis);
   if (out.size === 0) return out;
-  const { ys, yk } = sameShapeStrides(x.shape, axis);
-  const L = rowLayout(x, axis, ys, yk);
-  const n = L.outer.length;
-  const rc = rowConfig(dev, L.R);
   const wg = rc.wg;
-  const pipeline = dev.pipeline(`softmax:${log}:${x.dtype}:${n}:${rowKey(rc)}`, () => `${wgslEnable(rc)}
-${wgslInput(0, 'x', x.dtype)}
+  const decls = `${wgslInput(0, 'x', x.dtype)}
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
-${wgslMeta(2)}
-${wgslRows(n)}
-${wgslRowPrivates(rc)}
-${wgslSoftmaxStats(rc)}
-@compute @workgroup_size(${wg})
-fn main(${wgslRowArgs(rc)}) {
-  ${wgslRowBegin(rc)}
-  let st = row_stats(o.x, R, xk);
+${wgslMeta(2)}`;
+  const pipeline = dev.pipeline(`softmax:${log}:${x.dtype}:${n}:${rowKey(rc)}`, () => wgslRowKernel(rc, n, decls, wgslSoftmaxStats(rc), `let st = row_stats(o.x, R, xk);
   let m = st.x;
   let bad = st.y < 0.0;
   ${log ? 'let c = m + log(st.y);' : 'let inv = 1.0 / st.y;'}
   for (var k = lid; k < R; k += ${wg}u) {
     let v = ld_x(o.x + k * xk);
     y[o.y + k * yk] = select(${log ? 'v - c' : 'exp(v - m) * inv'}, nan_(), bad);
-  }
-}`);
-  for (const c of rowChunks(dev, x, out, L)) dev.dispatch(pipeline, [c.x, c.y, dev.meta(c.header)], ...rowGrid(dev, c.count));
+  }`));
+  dispatchRows(dev, pipeline, x, out, L);
   return out;
 }
