@@ -8,7 +8,7 @@ export * from './tensor/dtype.js';
 export * from './tensor/shape.js';
 export { Device } from './tensor/device.js';
 export type { DeviceOptions, DeviceLimits, Binding, BufferRange } from './tensor/device.js';
-export { Tensor, Storage, tensor, fromHost, fromF16, empty, zeros, ones, full, tidy, setDefaultDevice, getDefaultDevice, forEachIndex } from './tensor/tensor.js';
+export { Tensor, Storage, tensor, fromHost, fromF16, empty, zeros, ones, full, tidy, setDefaultDevice, getDefaultDevice, forEachIndex, dataOf } from './tensor/tensor.js';
 export type { BackendName } from './tensor/tensor.js';
 export { registerKernel, runKernel, run1, hasKernel, registeredKernels, setOpHook } from './kernels/registry.js';
 export * from './ops/index.js';

@@ -9,8 +9,8 @@ import { Rng } from './rng.js';
 import { detach, isGradEnabled, recordOp } from './tape.js';
 
 export interface GumbelSigmoidOptions {
-  /** Temperature τ > 0. */
-  tau: number;
+  /** Temperature τ > 0; or a scalar tensor holding it on θ's target (uploaded by the caller with its other inputs). */
+  tau: number | Tensor;
   /** Rows of independent noise; the result is [batch, ...θ.shape]. Default 1. */
   batch?: number;
   /**
@@ -36,7 +36,9 @@ export function sampleExponential(rng: Rng, n: number): Float32Array {
 /** The hard Gumbel-sigmoid sample m [batch, ...θ.shape]; its gradient reaches θ through y_soft. */
 export function gumbelSigmoid(theta: Tensor, opts: GumbelSigmoidOptions): Tensor {
   const { tau } = opts;
-  if (!(tau > 0)) throw new AhamaskError(`gumbelSigmoid: tau must be > 0, got ${tau}`);
+  if (tau instanceof Tensor) {
+    if (tau.size !== 1) throw new AhamaskError(`gumbelSigmoid: a tau tensor must hold one value, got [${tau.shape}]`);
+  } else if (!(tau > 0)) throw new AhamaskError(`gumbelSigmoid: tau must be > 0, got ${tau}`);
   const batch = opts.batch ?? 1;
   const n = theta.size;
   const shape = [batch, ...theta.shape];
@@ -44,6 +46,8 @@ export function gumbelSigmoid(theta: Tensor, opts: GumbelSigmoidOptions): Tensor
   const noise = opts.noise ?? 'sample';
   const tmp: Tensor[] = [];
   let z: Tensor;
+  // uploaded before any dispatch of this op (an upload after recorded work ends the command buffer)
+  const tauT = tau instanceof Tensor ? tau.reshape([]) : fromHost([tau], [], 'f32', target);
   const u = theta.unsqueeze(0);
   const thetaB = u.broadcastTo(shape);
   u.dispose();
@@ -72,7 +76,6 @@ export function gumbelSigmoid(theta: Tensor, opts: GumbelSigmoidOptions): Tensor
     z = add(thetaB, gNoise);
     tmp.push(z);
   }
-  const tauT = fromHost([tau], [], 'f32', target);
   const scaled = div(z, tauT);
   const soft = sigmoid(scaled);
   for (const t of [...tmp, tauT, scaled]) if (t !== theta) t.dispose();

@@ -13,6 +13,13 @@ export interface StepModel {
   step(tokens: number[]): Promise<Float32Array>;
   /** Beam bookkeeping: row r continues from row idx[r] (KV cache reorder). */
   reorder(idx: number[]): void;
+  /**
+   * Optional greedy fast path: as prefill()/step(), but returns only each row's argmax (first maximum, NaN as
+   * the maximum: torch.argmax) computed where the logits live. generate() uses it for greedy decoding when no
+   * host-side processing needs the logits (no sampling, repetition_penalty 1, no min_length forcing, no keepLogits).
+   */
+  prefillArgmax?(copies: number): Promise<Int32Array>;
+  stepArgmax?(tokens: number[]): Promise<Int32Array>;
 }
 
 export interface GenerateOptions {
@@ -108,10 +115,14 @@ function softmaxRow(x: Float32Array): Float64Array {
   return out;
 }
 
-/** First index of the maximum (torch.argmax). */
+/** First index of the maximum (torch.argmax: a NaN counts as the maximum, the first NaN wins). */
 export function argmaxRow(x: ArrayLike<number>): number {
   let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  if (Number.isNaN(x[0])) return 0;
+  for (let i = 1; i < x.length; i++) {
+    if (Number.isNaN(x[i])) return i;
+    if (x[i] > x[best]) best = i;
+  }
   return best;
 }
 
@@ -209,11 +220,23 @@ async function greedyOrSample(model: StepModel, B: number, o: GenerateOptions): 
   const unfinished = new Array<boolean>(B).fill(true);
   const reasons: GenerateResult['stopReasons'] = new Array(B).fill('max_new_tokens');
   const stepLogits: Float32Array[][] | undefined = o.keepLogits ? Array.from({ length: B }, () => []) : undefined;
-  let logits = await model.prefill(1);
+  // Greedy without anything that needs the logits on the host: the model picks the ids where the logits live
+  // (the same first-max rule as argmaxRow) and only the ids come back. curLen: ids per row when the logits are used.
+  const onDevice = (curLen: number): boolean =>
+    !o.doSample && !stepLogits && o.repetitionPenalty === 1.0 &&
+    !(o.minLength > 0 && curLen < o.minLength && o.eosTokenId >= 0 && o.eosTokenId < V);
+  let picked: Int32Array | null = null;
+  let logits: Float32Array | null = null;
+  if (model.prefillArgmax && onDevice(1)) picked = await model.prefillArgmax(1);
+  else logits = await model.prefill(1);
   for (;;) {
     const next: number[] = [];
     for (let r = 0; r < B; r++) {
-      const raw = logits.subarray(r * V, (r + 1) * V);
+      if (picked) {
+        next.push(unfinished[r] ? picked[r] : o.padTokenId);
+        continue;
+      }
+      const raw = logits!.subarray(r * V, (r + 1) * V);
       if (stepLogits) stepLogits[r].push(Float32Array.from(raw));
       const scores = Float32Array.from(raw);
       processRow(scores, ids[r], o);
@@ -240,7 +263,13 @@ async function greedyOrSample(model: StepModel, B: number, o: GenerateOptions): 
       for (let r = 0; r < B; r++) if (unfinished[r]) reasons[r] = 'stop_criteria';
     }
     if (stop) break;
-    logits = await model.step(next);
+    if (model.stepArgmax && onDevice(curLen)) {
+      picked = await model.stepArgmax(next);
+      logits = null;
+    } else {
+      logits = await model.step(next);
+      picked = null;
+    }
   }
   return {
     sequences: ids,

@@ -9,7 +9,7 @@ import {
 } from '../io/config.js';
 import { beatsSpecs, llamaSpecs, mapBeats, mapLlama, mapSalmonn, mapWhisperEncoder, salmonnKeyConfig, salmonnSpecs, whisperEncoderSpecs, type KeySpec, type WeightMap } from '../io/keymaps.js';
 import { evaluatePyPercentOn, headMask as thresholdMask, inferMaskLayout, readMaskCheckpoint } from '../io/mask.js';
-import { concat, layerNorm, linear } from '../ops/index.js';
+import { argmax, concat, layerNorm, linear } from '../ops/index.js';
 import { Tensor, fromHost, tidy, zeros } from '../tensor/tensor.js';
 import { BeatsEncoder, beatsValidTokens } from './beats.js';
 import { beatsFbankBatch, whisperLogMel, WHISPER_N_FRAMES, WHISPER_N_MELS } from './features.js';
@@ -628,6 +628,32 @@ export class LlamaSession implements StepModel {
   }
 
   async prefill(copies: number): Promise<Float32Array> {
+    const logits = await this.prefillLogits(copies);
+    const host = (await logits.data()) as Float32Array;
+    logits.dispose();
+    return this.replicate(host, copies, this.vocab);
+  }
+
+  /** Greedy fast path: argmax of the prefill logits on the device; only the [rows] ids are read back. */
+  async prefillArgmax(copies: number): Promise<Int32Array> {
+    const logits = await this.prefillLogits(copies);
+    const ids = argmax(logits, -1);
+    logits.dispose();
+    const host = (await ids.data()) as Int32Array;
+    ids.dispose();
+    return this.replicate(host, copies, 1);
+  }
+
+  /** Row r of the result is row floor(r / copies) of `host` ([B, width] row-major). */
+  private replicate<A extends Float32Array | Int32Array>(host: A, copies: number, width: number): A {
+    if (copies === 1) return host;
+    const out = new (host.constructor as new (n: number) => A)(this.rows * width);
+    for (let r = 0; r < this.rows; r++) out.set(host.subarray(Math.floor(r / copies) * width, (Math.floor(r / copies) + 1) * width), r * width);
+    return out;
+  }
+
+  /** Runs the prompt; the last position's logits [B, V] (before replication for beams). */
+  private async prefillLogits(copies: number): Promise<Tensor> {
     const [B, T] = this.embeds.shape;
     const cap = T + this.maxNewTokens + 1;
     this.rows = B * copies;
@@ -650,17 +676,34 @@ export class LlamaSession implements StepModel {
       logits = tidy(() => full.reshape([B, copies, -1]).slice(1, 0, 1).contiguous().reshape([B, -1]));
       full.dispose();
     }
-    await this.onFirstLogits?.(logits);
-    const host = (await logits.data()) as Float32Array;
-    logits.dispose();
-    if (copies === 1) return host;
-    const V = this.vocab;
-    const out = new Float32Array(this.rows * V);
-    for (let r = 0; r < this.rows; r++) out.set(host.subarray(Math.floor(r / copies) * V, (Math.floor(r / copies) + 1) * V), r * V);
-    return out;
+    try {
+      await this.onFirstLogits?.(logits);
+    } catch (e) {
+      logits.dispose();
+      throw e;
+    }
+    return logits;
   }
 
   async step(tokens: number[]): Promise<Float32Array> {
+    const l = this.stepLogits(tokens);
+    const host = (await l.data()) as Float32Array;
+    l.dispose();
+    return host;
+  }
+
+  /** Greedy fast path: the step's argmax per row on the device; reads back rows x 4 bytes instead of rows x vocab x 4. */
+  async stepArgmax(tokens: number[]): Promise<Int32Array> {
+    const l = this.stepLogits(tokens);
+    const ids = argmax(l, -1);
+    l.dispose();
+    const host = (await ids.data()) as Int32Array;
+    ids.dispose();
+    return host;
+  }
+
+  /** Records one decode step; the last logits [rows, V] on the device. */
+  private stepLogits(tokens: number[]): Tensor {
     if (!this.cache) throw new AhamaskError('step() before prefill()');
     if (tokens.length !== this.rows) throw new ShapeError(`step: ${tokens.length} tokens for ${this.rows} rows`);
     const x = this.llama.embed(tokens, [this.rows, 1]);
@@ -669,9 +712,7 @@ export class LlamaSession implements StepModel {
     this.pendingReorder = null;
     const l = this.llama.lastLogits(x, this.cache, this.masks);
     x.dispose();
-    const host = (await l.data()) as Float32Array;
-    l.dispose();
-    return host;
+    return l;
   }
 
   /** Applied at the start of the next step(); an identity reorder is skipped. */

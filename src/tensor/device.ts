@@ -92,9 +92,10 @@ export class Device {
   private timestampPass: { querySet: GPUQuerySet } | null = null;
   /**
    * Counters for tests and the bench. bytesAllocated: bytes of the GPU buffers that exist (free pooled ones
-   * included); liveBytes: bytes of the buffers allocate() handed out and release() has not taken back yet.
+   * included); liveBytes: bytes of the buffers allocate() handed out and release() has not taken back yet;
+   * readbacks: host round trips (one per read() / readMany()); bytesRead: the bytes they returned.
    */
-  readonly stats = { submits: 0, dispatches: 0, buffersCreated: 0, bytesAllocated: 0, liveBytes: 0, pipelineCompiles: 0, readbacks: 0 };
+  readonly stats = { submits: 0, dispatches: 0, buffersCreated: 0, bytesAllocated: 0, liveBytes: 0, pipelineCompiles: 0, readbacks: 0, bytesRead: 0 };
 
   private constructor(gpu: GPUDevice, adapter: GPUAdapter, owner: unknown, opts: DeviceOptions) {
     this.gpu = gpu;
@@ -371,22 +372,43 @@ export class Device {
 
   /** Reads `bytes` bytes at `offset` of a buffer back to the host (flushes first). */
   async read(b: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    return (await this.readMany([{ buffer: b, offset, bytes }]))[0];
+  }
+
+  /**
+   * Reads several buffer ranges back in one round trip: every range is copied into one staging buffer, one
+   * submit, one map (a single readback in stats).
+   */
+  async readMany(ranges: ReadonlyArray<{ buffer: GPUBuffer; offset: number; bytes: number }>): Promise<ArrayBuffer[]> {
     this.checkAlive();
-    const start = offset - (offset % 4);
-    const size = Math.ceil((offset + bytes - start) / 4) * 4;
-    const cls = sizeClass(size);
+    if (!ranges.length) return [];
+    const parts = ranges.map((r) => {
+      const start = r.offset - (r.offset % 4);
+      return { start, size: Math.ceil((r.offset + r.bytes - start) / 4) * 4, dst: 0 };
+    });
+    let total = 0;
+    for (const p of parts) (p.dst = total), (total += p.size);
+    total = Math.max(total, 4);
+    const cls = sizeClass(total);
     const list = this.staging.get(cls);
     const st = list?.pop() ?? this.gpu.createBuffer({ size: cls, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.copy(b, start, st, 0, size);
+    ranges.forEach((r, i) => {
+      if (parts[i].size) this.copy(r.buffer, parts[i].start, st, parts[i].dst, parts[i].size);
+    });
     this.flush();
     this.stats.readbacks++;
+    for (const r of ranges) this.stats.bytesRead += r.bytes;
     try {
-      await st.mapAsync(GPUMapMode.READ, 0, size);
+      await st.mapAsync(GPUMapMode.READ, 0, total);
     } catch (e) {
       await this.checkErrors();
       throw new GpuError(`readback failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const out = st.getMappedRange(0, size).slice(offset - start, offset - start + bytes);
+    const mapped = st.getMappedRange(0, total);
+    const out = ranges.map((r, i) => {
+      const o = parts[i].dst + r.offset - parts[i].start;
+      return mapped.slice(o, o + r.bytes);
+    });
     st.unmap();
     if (cls <= 64 << 20) {
       let l = this.staging.get(cls);

@@ -116,8 +116,7 @@ export class Tensor {
     const bpe = BYTES_PER_ELEMENT[c.dtype];
     const raw = await dev.read(c.storage.buffer!, c.offset * bpe, c.size * bpe);
     if (c !== this) c.dispose();
-    if (c.dtype === 'f16') return fromF16Bits(new Uint16Array(raw));
-    return c.dtype === 'i32' ? new Int32Array(raw) : new Float32Array(raw);
+    return hostArrayOf(c.dtype, raw);
   }
 
   /** Contiguous values of a CPU tensor. */
@@ -209,6 +208,39 @@ export class Tensor {
 }
 
 /** Calls f(linearOffsetInStorage, indexInOutput) for every element of a strided view, in row-major order. */
+function hostArrayOf(dtype: DType, raw: ArrayBuffer): HostArray {
+  if (dtype === 'f16') return fromF16Bits(new Uint16Array(raw));
+  return dtype === 'i32' ? new Int32Array(raw) : new Float32Array(raw);
+}
+
+/**
+ * The values of several tensors (as `data()` each), with one GPU readback per device instead of one per tensor.
+ */
+export async function dataOf(tensors: readonly Tensor[]): Promise<HostArray[]> {
+  const out: HostArray[] = new Array(tensors.length);
+  const byDevice = new Map<Device, { i: number; c: Tensor }[]>();
+  tensors.forEach((t, i) => {
+    t.checkLive();
+    if (t.backend === 'cpu') {
+      out[i] = t.dataSync();
+      return;
+    }
+    const c = t.isContiguous ? t : runView('contiguous', t, {});
+    let l = byDevice.get(c.device!);
+    if (!l) byDevice.set(c.device!, (l = []));
+    l.push({ i, c });
+  });
+  await Promise.all([...byDevice].map(async ([dev, l]) => {
+    try {
+      const raws = await dev.readMany(l.map(({ c }) => ({ buffer: c.storage.buffer!, offset: c.offset * BYTES_PER_ELEMENT[c.dtype], bytes: c.size * BYTES_PER_ELEMENT[c.dtype] })));
+      l.forEach(({ i, c }, k) => (out[i] = hostArrayOf(c.dtype, raws[k])));
+    } finally {
+      l.forEach(({ i, c }) => c !== tensors[i] && c.dispose());
+    }
+  }));
+  return out;
+}
+
 export function forEachIndex(shape: Shape, strides: readonly number[], offset: number, f: (src: number, i: number) => void): void {
   const rank = shape.length;
   const n = sizeOf(shape);

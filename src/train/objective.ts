@@ -123,14 +123,6 @@ export class LlmMaskObjective implements MaskObjective {
       speech.set(items[b].speech.data, b * tokens * d);
     }
     const target = this.llm.target;
-    const embeds = noGrad(() =>
-      tidy(() => {
-        const h = this.llm.embed(head, [B, 1 + nb]);
-        const tl = mul(this.llm.embed(tail, [B, na + T]), fromHost(tailKeep, [B, na + T, 1], 'f32', target));
-        const sp = fromHost(speech, [B, tokens, d], 'f32', target);
-        return concat([h, sp, tl], 1);
-      }),
-    );
     const labels = new Int32Array(B * S).fill(IGNORE_INDEX);
     const tg = new Int32Array(B * T).fill(IGNORE_INDEX);
     let nTargets = 0;
@@ -142,7 +134,23 @@ export class LlmMaskObjective implements MaskObjective {
         nTargets++;
       }
     }
-    return { size: B, embeds, seqLen: S, prefixLen: 1 + prefixLen, textLen: T, targets: fromHost(tg, [B * T], 'i32', target), nTargets, labels };
+    // Every upload before the first dispatch (an upload after recorded work ends the command buffer): the
+    // targets, the keep mask, the speech, then head and tail ids in one embed (one id upload, one gather).
+    const targets = fromHost(tg, [B * T], 'i32', target);
+    const embeds = noGrad(() =>
+      tidy(() => {
+        const keepT = fromHost(tailKeep, [B, na + T, 1], 'f32', target);
+        const sp = fromHost(speech, [B, tokens, d], 'f32', target);
+        const ids = new Int32Array(head.length + tail.length);
+        ids.set(head);
+        ids.set(tail, head.length);
+        const e = this.llm.embed(ids, [1, ids.length]);
+        const h = e.slice(1, 0, head.length).reshape([B, 1 + nb, d]);
+        const tl = mul(e.slice(1, head.length, ids.length).reshape([B, na + T, d]), keepT);
+        return concat([h, sp, tl], 1);
+      }),
+    );
+    return { size: B, embeds, seqLen: S, prefixLen: 1 + prefixLen, textLen: T, targets, nTargets, labels };
   }
 
   /** Per-layer [B, H] views of m [B, L*(H+1)] (FFN slots dropped). */

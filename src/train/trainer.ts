@@ -15,12 +15,12 @@ import { AdamW } from '../autograd/optim.js';
 import { Rng } from '../autograd/rng.js';
 import { gumbelSigmoid } from '../autograd/gumbel.js';
 import { backwardMany, noGrad, requiresGrad } from '../autograd/tape.js';
-import { Tensor, fromHost, keep } from '../tensor/tensor.js';
+import { Tensor, dataOf, fromHost, keep } from '../tensor/tensor.js';
 import { checkTasks, choosePrompt, InfiniteLoader, parseAnnotations, parsePromptDict, sequentialBatches, type Annotation, type PromptDict } from './data.js';
 import { makeSchedule, type TrainSchedule } from './schedule.js';
 import { encodeTrainCheckpoint, findLastCheckpoint, readTrainCheckpoint, type AdamHyper, type ResumeState, type TrainCheckpoint } from './checkpoint.js';
 import type { TrainFs } from './fs.js';
-import type { MaskObjective } from './objective.js';
+import type { MaskObjective, PreparedBatch } from './objective.js';
 import type { ProbedEntry, SpeechSource } from './speech.js';
 import { jsonLine, RateMeter, type EpochRecord, type LogRecord, type ProgressInfo, type SkipRecord, type StepRecord, type ValidRecord } from './log.js';
 import { trainingHeatmapSvg } from './heatmap.js';
@@ -210,6 +210,7 @@ export class Trainer {
     } else theta = this.o.initLogits ?? initialLogits(this.N, seed);
     if (theta.length !== this.N) throw new AhamaskError(`the mask has ${theta.length} logits; this model needs ${this.N} = ${this.L} layers x (${this.H} heads + 1)`);
     this.workers = this.o.objectives.map((obj) => ({ obj, theta: keep(requiresGrad(fromHost(theta, [this.N], 'f32', obj.target))) }));
+    this.thetaHost = Float32Array.from(theta);
     const oc = cfg.run.optims;
     // LAVIS puts the 1-D mask in the no-weight-decay group: effective weight decay 0.
     this.opt = new AdamW([this.workers[0].theta], { lr: this.schedule.lr(0, 0), betas: [0.9, oc.beta2], eps: 1e-8, weightDecay: 0 });
@@ -281,41 +282,71 @@ export class Trainer {
   private async lossAndGrad(w: Worker, items: ProbedEntry[], prompts: string[], tau: number, noise: Float32Array, gradScale: number, wantGrad: boolean): Promise<{ ce: number; normalizer: number; hard: Float32Array; grad: Float32Array | null; tokens: number }> {
     const B = items.length;
     const speech = await this.o.speech.embeds(items);
-    const batch = w.obj.prepare(items.map((p, b) => ({ prompt: prompts[b], text: p.entry.text, speech: speech[b] })));
-    const lambda = this.cfg.run.norm_lambda;
+    // Every upload before the first dispatch (an upload after recorded work ends the command buffer): the
+    // backward seeds (cached), the noise, then the batch; the step is then recorded into one command buffer.
+    const seeds = wantGrad ? this.seeds(w, B, gradScale) : null;
+    const noiseT = fromHost(noise, [B, this.N], 'f32', w.obj.target);
+    const tauT = fromHost([tau], [], 'f32', w.obj.target);
+    let batch: PreparedBatch;
     try {
-      if (!wantGrad) {
+      if (!(tau > 0)) throw new AhamaskError(`gumbelSigmoid: tau must be > 0, got ${tau}`);
+      batch = w.obj.prepare(items.map((p, b) => ({ prompt: prompts[b], text: p.entry.text, speech: speech[b] })));
+    } catch (e) {
+      noiseT.dispose();
+      tauT.dispose();
+      throw e;
+    }
+    try {
+      if (!seeds) {
         const { ce, m } = noGrad(() => {
-          const m = gumbelSigmoid(w.theta, { tau, batch: B, noise });
+          const m = gumbelSigmoid(w.theta, { tau: tauT, batch: B, noise: noiseT });
           return { m, ce: w.obj.ce(batch, m) };
         });
-        const [c, hard] = await Promise.all([ce.data(), m.data()]);
+        const [c, hard] = await dataOf([ce, m]); // one readback
         ce.dispose();
         m.dispose();
         return { ce: c[0], normalizer: sumRows(hard as Float32Array, B), hard: hard as Float32Array, grad: null, tokens: batch.nTargets };
       }
-      const m = gumbelSigmoid(w.theta, { tau, batch: B, noise });
+      const m = gumbelSigmoid(w.theta, { tau: tauT, batch: B, noise: noiseT });
       const ce = w.obj.ce(batch, m);
-      const gCe = fromHost([gradScale], [], 'f32', w.obj.target);
-      const gM = fromHost(new Float32Array(B * this.N).fill((lambda / B) * gradScale), [B, this.N], 'f32', w.obj.target);
-      backwardMany([ce, m], [gCe, gM]);
-      gCe.dispose();
-      gM.dispose();
+      backwardMany([ce, m], [seeds.ce, seeds.m]);
       const g = w.theta.grad;
       if (!g) throw new AhamaskError('no gradient reached the mask logits');
-      const [c, hard, grad] = await Promise.all([ce.data(), m.data(), g.data()]);
+      const [c, hard, grad] = await dataOf([ce, m, g]); // loss, mask and gradient in one readback
       ce.dispose();
       m.dispose();
       g.dispose();
       w.theta.grad = null;
-      return { ce: c[0], normalizer: sumRows(hard as Float32Array, B), hard: hard as Float32Array, grad: Float32Array.from(grad), tokens: batch.nTargets };
+      return { ce: c[0], normalizer: sumRows(hard as Float32Array, B), hard: hard as Float32Array, grad: grad as Float32Array, tokens: batch.nTargets };
     } finally {
+      noiseT.dispose();
+      tauT.dispose();
       w.obj.release(batch);
     }
   }
 
+  /** Backward seeds d(loss)/d(ce) = gradScale and d(loss)/d(m) = λ/B·gradScale, constant per worker and batch size. */
+  private seedCache = new Map<Worker, { key: string; ce: Tensor; m: Tensor }>();
+  private seeds(w: Worker, B: number, gradScale: number): { ce: Tensor; m: Tensor } {
+    const lambda = this.cfg.run.norm_lambda;
+    const key = `${B}:${gradScale}:${lambda}`;
+    const c = this.seedCache.get(w);
+    if (c?.key === key) return c;
+    if (c) c.ce.dispose(), c.m.dispose();
+    const s = {
+      key,
+      ce: keep(fromHost([gradScale], [], 'f32', w.obj.target)),
+      m: keep(fromHost(new Float32Array(B * this.N).fill((lambda / B) * gradScale), [B, this.N], 'f32', w.obj.target)),
+    };
+    this.seedCache.set(w, s);
+    return s;
+  }
+
+  /** Host copy of θ while it matches the device (set at setup and at each read; cleared by an update). */
+  private thetaHost: Float32Array | null = null;
   private async readTheta(): Promise<Float32Array> {
-    return Float32Array.from(await this.workers[0].theta.data());
+    if (!this.thetaHost) this.thetaHost = Float32Array.from(await this.workers[0].theta.data());
+    return Float32Array.from(this.thetaHost);
   }
 
   private async setTheta(values: Float32Array, from = 1): Promise<void> {
@@ -399,6 +430,7 @@ export class Trainer {
     const w0 = this.workers[0];
     w0.theta.grad?.dispose();
     w0.theta.grad = keep(fromHost(g, [this.N], 'f32', w0.obj.target));
+    this.thetaHost = null;
     this.opt.step();
     this.opt.zeroGrad();
     if (this.workers.length > 1) await this.setTheta(await this.readTheta());
@@ -539,6 +571,8 @@ export class Trainer {
 
   dispose(): void {
     this.opt?.dispose();
+    for (const s of this.seedCache.values()) s.ce.dispose(), s.m.dispose();
+    this.seedCache.clear();
     for (const w of this.workers) {
       w.theta.grad?.dispose();
       w.theta.dispose();

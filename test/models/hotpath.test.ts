@@ -1,5 +1,6 @@
 // Hot-path budgets on the GPU (tiny-salmonn fixture), measured with Device.stats: one readback and one submit per
-// decode step (greedy and beam search), no pipeline compile after the first generate, live GPU bytes back to their baseline
+// decode step (greedy and beam search), greedy reading back only the chosen ids (rows x 4 bytes), two submits and two
+// readbacks per training step, no pipeline compile after the first generate, live GPU bytes back to their baseline
 // after a session / an end-to-end generate (encoder buffers released), and flat over training steps.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -33,26 +34,45 @@ test.before(async () => {
 });
 test.after(() => model?.dispose());
 
-/** Counts readbacks (and pipeline compiles) made inside each step() of a StepModel. */
+/** Counts readbacks, bytes read, submits and pipeline compiles made inside each step of a StepModel (host or argmax path). */
 class Metered implements StepModel {
   steps = 0;
   stepReadbacks: number[] = [];
   stepCompiles: number[] = [];
   stepSubmits: number[] = [];
-  constructor(readonly inner: StepModel) {}
+  stepBytes: number[] = [];
+  prefillBytes = 0;
+  prefillArgmax?: (copies: number) => Promise<Int32Array>;
+  stepArgmax?: (tokens: number[]) => Promise<Int32Array>;
+  /** hostOnly: hide the inner model's argmax fast path (generate() then reads the logits every step). */
+  constructor(readonly inner: StepModel, hostOnly = false) {
+    const pa = inner.prefillArgmax, sa = inner.stepArgmax;
+    if (pa && !hostOnly) this.prefillArgmax = (c) => this.meterPrefill(() => pa.call(inner, c));
+    if (sa && !hostOnly) this.stepArgmax = (t) => this.meter(() => sa.call(inner, t));
+  }
   get vocab(): number {
     return this.inner.vocab;
   }
   prefill(copies: number): Promise<Float32Array> {
-    return this.inner.prefill(copies);
+    return this.meterPrefill(() => this.inner.prefill(copies));
   }
-  async step(tokens: number[]): Promise<Float32Array> {
+  step(tokens: number[]): Promise<Float32Array> {
+    return this.meter(() => this.inner.step(tokens));
+  }
+  private async meterPrefill<T>(f: () => Promise<T>): Promise<T> {
+    const b0 = dev.stats.bytesRead;
+    const out = await f();
+    this.prefillBytes = dev.stats.bytesRead - b0;
+    return out;
+  }
+  private async meter<T>(f: () => Promise<T>): Promise<T> {
     const r0 = dev.stats.readbacks, c0 = dev.stats.pipelineCompiles;
-    const s0 = dev.stats.submits;
-    const out = await this.inner.step(tokens);
+    const s0 = dev.stats.submits, b0 = dev.stats.bytesRead;
+    const out = await f();
     this.stepSubmits.push(dev.stats.submits - s0);
     this.stepReadbacks.push(dev.stats.readbacks - r0);
     this.stepCompiles.push(dev.stats.pipelineCompiles - c0);
+    this.stepBytes.push(dev.stats.bytesRead - b0);
     this.steps++;
     return out;
   }
@@ -69,9 +89,9 @@ const embeds = (audio = 'chirp3s', rows = 1): Tensor => {
 };
 
 /** One decode through a session; returns the per-step meters and the generation. */
-async function decode(emb: Tensor, o: Partial<GenerateOptions>, rows = 1) {
+async function decode(emb: Tensor, o: Partial<GenerateOptions>, rows = 1, hostOnly = false) {
   const sess = model.session(emb, 'default', o.maxNewTokens!);
-  const m = new Metered(sess);
+  const m = new Metered(sess, hostOnly);
   try {
     const r = await generate(m, rows, o);
     return { m, r };
@@ -103,6 +123,11 @@ for (const [name, o, rows] of CASES) {
       for (const n of m.stepReadbacks) assert.ok(n <= 1, `readbacks per step: ${m.stepReadbacks}`);
       // no upload after the first dispatch of a step (an upload ends the command buffer): one submit, the readback's
       for (const n of m.stepSubmits) assert.ok(n <= 1, `submits per step: ${m.stepSubmits}`);
+      // greedy picks the ids on the GPU (argmax) and reads back only rows x i32; beam search needs the logits
+      const perStep = (o.numBeams ?? 1) === 1 ? rows * 4 : rows * (o.numBeams ?? 1) * model.llama.vocabSize * 4;
+      console.log(`  ${name}: bytes read per step ${JSON.stringify(m.stepBytes)}, prefill ${m.prefillBytes}`);
+      assert.equal(m.stepBytes, new Array(m.steps).fill(perStep), `bytes read per step: ${m.stepBytes}`);
+      assert.is(m.prefillBytes, (o.numBeams ?? 1) === 1 ? rows * 4 : rows * model.llama.vocabSize * 4, 'bytes read by the prefill');
       assert.ok(r.tokens.length === rows);
     }
     assert.is(dev.stats.pipelineCompiles - compiles0, 0, 'pipeline compiles after warm-up');
@@ -116,6 +141,37 @@ test('greedy decode still matches the fixture (the metering changes nothing)', a
   const { r } = await decode(emb, { numBeams: 1, maxNewTokens: 20 });
   emb.dispose();
   assert.equal(r.tokens[0], json('chirp3s/mask_only/generation.json').generated_ids);
+});
+
+test('greedy on the GPU (argmax ids) gives the same generations as greedy over host logits; logits processors keep the host path', async () => {
+  for (const rows of [1, 2]) {
+    const emb = embeds('chirp3s', rows);
+    for (const o of [
+      { numBeams: 1, maxNewTokens: 12 },
+      { numBeams: 1, maxNewTokens: 12, eosTokenId: -1, stopSequences: [] },
+      { numBeams: 1, maxNewTokens: 12, repetitionPenalty: 1.3 },
+      { numBeams: 1, maxNewTokens: 12, minLength: 5 },
+    ] as Partial<GenerateOptions>[]) {
+      const dev1 = await decode(emb, o, rows);
+      const host = await decode(emb, o, rows, true);
+      assert.equal(dev1.r.sequences, host.r.sequences, `rows ${rows}, ${JSON.stringify(o)}`);
+      const V = model.llama.vocabSize;
+      assert.ok(host.m.stepBytes.every((b) => b === rows * V * 4), 'host path reads the logits');
+      if (o.repetitionPenalty) assert.ok(dev1.m.stepBytes.every((b) => b === rows * V * 4), 'repetition penalty: host path');
+      else if (o.minLength) {
+        // ids per row after step k (0-based) = k + 2; forcing while that is < min_length
+        dev1.m.stepBytes.forEach((b, k) => assert.is(b, k + 2 < o.minLength! ? rows * V * 4 : rows * 4, `min_length: step ${k}: ${dev1.m.stepBytes}`));
+      } else assert.ok(dev1.m.stepBytes.every((b) => b === rows * 4), `argmax path: ${dev1.m.stepBytes}`);
+    }
+    emb.dispose();
+  }
+  // keepLogits needs the logits: host path, same tokens
+  const emb = embeds('chirp3s');
+  const k = await decode(emb, { numBeams: 1, maxNewTokens: 6, keepLogits: true });
+  const g = await decode(emb, { numBeams: 1, maxNewTokens: 6 });
+  emb.dispose();
+  assert.equal(k.r.sequences, g.r.sequences);
+  assert.ok(k.m.stepBytes.every((b) => b === model.llama.vocabSize * 4));
 });
 
 test('live GPU bytes per decode step stay flat (KV cache preallocated)', async () => {
@@ -212,7 +268,12 @@ test('training: live GPU bytes stay flat over steps (tape, batch, gradients and 
       const s0 = dev.stats.submits, r0 = dev.stats.readbacks;
       await trainer.step();
       await dev.sync();
-      console.log(`  training step: ${dev.stats.submits - s0} submits, ${dev.stats.readbacks - r0} readbacks`);
+      const subs = dev.stats.submits - s0, reads = dev.stats.readbacks - r0;
+      console.log(`  training step: ${subs} submits, ${reads} readbacks`);
+      // one command buffer for the forward/backward (every upload before it; backward seeds cached) ending in one
+      // readback of loss, mask and gradient together; one for the AdamW update ending in the read of θ (was 10 and 4)
+      assert.is(subs, 2, 'submits per training step');
+      assert.is(reads, 2, 'readbacks per training step');
       growth.push(dev.stats.liveBytes - live0);
     }
     console.log(`  training: live bytes after steps 3..5 (relative to step 2): ${growth}; compiles after step 2: ${dev.stats.pipelineCompiles - compiles0}`);
