@@ -11,7 +11,7 @@
 import type { BufferRange, Device } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
 import { Tensor, empty } from '../../tensor/tensor.js';
-import { AttentionAttrs, LOG2E, M, attnMeta, biasBatchSpan, cpuSubgroupSize, dummyBuffer, splitInputs } from './attention.js';
+import { AttentionAttrs, LOG2E, M, attnDecl, attnMeta, biasBatchSpan, cpuSubgroupSize, dummyBuffer, rwF32, splitInputs } from './attention.js';
 import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 // Backward block of the metadata, at prm[prm[M.EXTRA] + x]
@@ -35,16 +35,12 @@ interface BwSpec {
 function gen(s: BwSpec): string {
   const { D, sg } = s;
   const dq = s.kind === 'dq';
-  let b = 0;
-  const decl: string[] = [wgslInput(b++, 'q', s.dq), wgslInput(b++, 'k', s.dk), wgslInput(b++, 'v', s.dv)];
-  if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
-  decl.push(wgslInput(b++, 'hm', s.dm));
-  if (s.dl) decl.push(wgslInput(b++, 'kl', s.dl));
-  decl.push(wgslInput(b++, 'dO', s.ddo));
-  decl.push(`@group(0) @binding(${b++}) var<storage, read> stats: array<f32>;`); // lse and Dsum
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> g1: array<f32>;`); // dq | dk
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> g2: array<f32>;`); // r | dv
-  decl.push(wgslMeta(b++));
+  const decl = attnDecl(s, [
+    (b) => wgslInput(b, 'dO', s.ddo),
+    (b) => `@group(0) @binding(${b}) var<storage, read> stats: array<f32>;`, // lse and Dsum
+    rwF32('g1'), // dq | dk
+    rwF32('g2'), // r | dv
+  ]);
   const Dp = sg ? Math.ceil(D / sg) * sg : D;
   const Dd = [...Array(Dp).keys()];
   const C = [...Array(Dp / Math.max(sg, 1)).keys()];
@@ -153,7 +149,7 @@ function gen(s: BwSpec): string {
   e(`}`);
   const head = sg ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : '';
   const builtin = sg ? '@builtin(subgroup_invocation_id) ln: u32' : '@builtin(local_invocation_index) lid: u32';
-  return `${head}${decl.join('\n')}
+  return `${head}${decl}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, ${builtin}) {
 ${L.map((x) => '  ' + x).join('\n')}

@@ -9,7 +9,7 @@ import { ShapeError } from '../../errors.js';
 import type { BufferRange } from '../../tensor/device.js';
 import { Tensor, empty } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
-import { AttentionAttrs, LOG2E, M, attnMeta, batchChunks, batchSpan, biasBatchSpan, biasStrides, cpuSubgroupSize, dummyBuffer, splitInputs } from './attention.js';
+import { AttentionAttrs, LOG2E, M, attnDecl, attnMeta, batchChunks, batchSpan, biasBatchSpan, biasStrides, cpuSubgroupSize, dummyBuffer, rwF32, splitInputs } from './attention.js';
 import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 const WGD = 64;
@@ -26,24 +26,15 @@ interface DecSpec {
   chunk: number;
 }
 
-function genSplit(s: DecSpec): string {
-  let b = 0;
-  const decl: string[] = [wgslInput(b++, 'q', s.dq), wgslInput(b++, 'k', s.dk), wgslInput(b++, 'v', s.dv)];
-  if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
-  decl.push(wgslInput(b++, 'hm', s.dm));
-  if (s.dl) decl.push(wgslInput(b++, 'kl', s.dl));
-  // one split: o/lse are the final outputs; several: part [B, H, nsplit, D + 2] gets (max, sum, acc)
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> part: array<f32>;`);
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> o: array<f32>;`);
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> lse: array<f32>;`);
-  decl.push(wgslMeta(b++));
-  const C = s.chunk;
-  return `${decl.join('\n')}
-var<workgroup> sc: array<f32, ${C}>;
-var<workgroup> red: array<f32, ${WGD}>;
-@compute @workgroup_size(${WGD})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let b = wid.z; let h = wid.y; let sp = wid.x;
+// one split: o/lse are the final outputs; several: part [B, H, nsplit, D + 2] gets (max, sum, acc)
+const SPLIT_OUTS = [rwF32('part'), rwF32('o'), rwF32('lse')];
+
+/**
+ * Start of both split kernels' main (indented, after the signature): ids, sizes, head multiplier, this
+ * split's key range [j0, j1), then `qkv` (the q/k/v row offsets) and the bias row offset.
+ */
+function splitPrologue(s: DecSpec, qkv: string): string {
+  return `  let b = wid.z; let h = wid.y; let sp = wid.x;
   let H = prm[${M.H}]; let Tk = prm[${M.Tk}]; let D = prm[${D_}];
   let sc2 = metaf(${M.SCALE}u); let qoff = bitcast<i32>(prm[${M.QOFF}]);
   let nsplit = prm[${NSPLIT}];
@@ -52,12 +43,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${s.dl ? `var jEnd = min(Tk, u32(max(ld_kl(prm[${M.LENS}] + b * prm[${M.LENS + 1}]), 0.0)));` : `var jEnd = min(Tk, prm[${M.LENS_ARR}u + b]);`}
   jEnd = min(jEnd, u32(max(qoff + 1, 0)));
   if (prm[${M.SKIP}] != 0u && mk == 0.0) { jEnd = 0u; }
-  let j0 = sp * ${C}u;
-  let j1 = max(min(j0 + ${C}u, jEnd), j0);
-  let qo = prm[${M.Q}] + b * prm[${M.Q + 1}] + h * prm[${M.Q + 2}];
+  let j0 = sp * ${s.chunk}u;
+  let j1 = max(min(j0 + ${s.chunk}u, jEnd), j0);
+${qkv}
+  ${s.db ? `let bo = prm[${M.BIAS}] + b * prm[${M.BIAS + 1}] + h * prm[${M.BIAS + 2}];` : ''}`;
+}
+
+function genSplit(s: DecSpec): string {
+  const C = s.chunk;
+  return `${attnDecl(s, SPLIT_OUTS)}
+var<workgroup> sc: array<f32, ${C}>;
+var<workgroup> red: array<f32, ${WGD}>;
+@compute @workgroup_size(${WGD})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+${splitPrologue(s, `  let qo = prm[${M.Q}] + b * prm[${M.Q + 1}] + h * prm[${M.Q + 2}];
   let ko = prm[${M.K}] + b * prm[${M.K + 1}] + h * prm[${M.K + 2}];
-  let vo = prm[${M.V}] + b * prm[${M.V + 1}] + h * prm[${M.V + 2}];
-  ${s.db ? `let bo = prm[${M.BIAS}] + b * prm[${M.BIAS + 1}] + h * prm[${M.BIAS + 2}];` : ''}
+  let vo = prm[${M.V}] + b * prm[${M.V + 1}] + h * prm[${M.V + 2}];`)}
   // scores of this chunk (log2 units); masked keys are never read
   var lm = -3.0e38;
   for (var j = j0 + t; j < j1; j += ${WGD}u) {
@@ -112,21 +113,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * q and the accumulators stay in a few registers per lane (no per-key private arrays, a small loop body).
  */
 function genSplitSg(s: DecSpec, SG: number, D: number): string {
-  let b = 0;
-  const v4 = (x: string, dt: DType) =>
+  const v4 = (b: number, x: string, dt: DType) =>
     dt === 'f16'
-      ? `@group(0) @binding(${b++}) var<storage, read> ${x}4: array<vec2<u32>>;
+      ? `@group(0) @binding(${b}) var<storage, read> ${x}4: array<vec2<u32>>;
 fn ld4_${x}(i: u32) -> vec4<f32> { let w = ${x}4[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)); }`
-      : `@group(0) @binding(${b++}) var<storage, read> ${x}4: array<vec4<f32>>;
+      : `@group(0) @binding(${b}) var<storage, read> ${x}4: array<vec4<f32>>;
 fn ld4_${x}(i: u32) -> vec4<f32> { return ${x}4[i]; }`;
-  const decl: string[] = [wgslInput(b++, 'q', s.dq), v4('k', s.dk), v4('v', s.dv)];
-  if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
-  decl.push(wgslInput(b++, 'hm', s.dm));
-  if (s.dl) decl.push(wgslInput(b++, 'kl', s.dl));
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> part: array<f32>;`);
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> o: array<f32>;`);
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> lse: array<f32>;`);
-  decl.push(wgslMeta(b++));
   const NC = Math.ceil(D / (4 * SG)); // vec4 chunks per lane
   const C = [...Array(NC).keys()];
   const L: string[] = [];
@@ -168,24 +160,12 @@ fn ld4_${x}(i: u32) -> vec4<f32> { return ${x}4[i]; }`;
   e(`}`);
   return `enable subgroups;
 diagnostic(off, subgroup_uniformity);
-${decl.join('\n')}
+${attnDecl(s, SPLIT_OUTS, v4)}
 @compute @workgroup_size(${SG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) ln: u32) {
-  let b = wid.z; let h = wid.y; let sp = wid.x;
-  let H = prm[${M.H}]; let Tk = prm[${M.Tk}]; let D = prm[${D_}];
-  let sc2 = metaf(${M.SCALE}u); let qoff = bitcast<i32>(prm[${M.QOFF}]);
-  let nsplit = prm[${NSPLIT}];
-  let row = b * H + h;
-  let mk = select(1.0, ld_hm(prm[${M.MASK}] + b * prm[${M.MASK + 1}] + h * prm[${M.MASK + 2}]), prm[${M.HASMASK}] != 0u);
-  ${s.dl ? `var jEnd = min(Tk, u32(max(ld_kl(prm[${M.LENS}] + b * prm[${M.LENS + 1}]), 0.0)));` : `var jEnd = min(Tk, prm[${M.LENS_ARR}u + b]);`}
-  jEnd = min(jEnd, u32(max(qoff + 1, 0)));
-  if (prm[${M.SKIP}] != 0u && mk == 0.0) { jEnd = 0u; }
-  let j0 = sp * ${s.chunk}u;
-  let j1 = max(min(j0 + ${s.chunk}u, jEnd), j0);
-  let qo = prm[${M.Q}] + b * prm[${M.Q + 1}] + h * prm[${M.Q + 2}]; let qsd = prm[${M.Q + 4}];
+${splitPrologue(s, `  let qo = prm[${M.Q}] + b * prm[${M.Q + 1}] + h * prm[${M.Q + 2}]; let qsd = prm[${M.Q + 4}];
   let ko = (prm[${M.K}] + b * prm[${M.K + 1}] + h * prm[${M.K + 2}]) / 4u; let kst = prm[${M.K + 3}] / 4u;
-  let vo = (prm[${M.V}] + b * prm[${M.V + 1}] + h * prm[${M.V + 2}]) / 4u; let vst = prm[${M.V + 3}] / 4u;
-  ${s.db ? `let bo = prm[${M.BIAS}] + b * prm[${M.BIAS + 1}] + h * prm[${M.BIAS + 2}];` : ''}
+  let vo = (prm[${M.V}] + b * prm[${M.V + 1}] + h * prm[${M.V + 2}]) / 4u; let vst = prm[${M.V + 3}] / 4u;`)}
 ${L.map((x) => '  ' + x).join('\n')}
 }`;
 }

@@ -173,16 +173,39 @@ export function dummyBuffer(dev: Device, slot = 0): GPUBuffer {
   return (list[slot] ??= dev.allocate(256, false));
 }
 
-/** Shared prologue: bindings, indices, key range, head multiplier. */
-function prologue(s: Spec, wg: number, qpt: number, lane: string): { decl: string; body: string[] } {
+/** Input dtypes of the attention kernels (bias and key lengths optional; `dm` the head mask or its dummy). */
+export interface AttnDTypes {
+  dq: DType;
+  dk: DType;
+  dv: DType;
+  db: DType | null;
+  dm: DType;
+  dl: DType | null;
+}
+
+/** Binding declaration for the `rest` list of attnDecl. */
+export type DeclAt = (binding: number) => string;
+/** An f32 read_write storage binding named `name`. */
+export const rwF32 = (name: string): DeclAt => (b) => `@group(0) @binding(${b}) var<storage, read_write> ${name}: array<f32>;`;
+
+/**
+ * WGSL bindings of the attention kernels, from binding 0: q, k, v, bias?, hm, kl?, then `rest`, then the meta
+ * buffer. `kv` declares k and v (default: wgslInput).
+ */
+export function attnDecl(s: AttnDTypes, rest: DeclAt[], kv: (binding: number, name: string, dtype: DType) => string = wgslInput): string {
   let b = 0;
-  const decl: string[] = [wgslInput(b++, 'q', s.dq), wgslInput(b++, 'k', s.dk), wgslInput(b++, 'v', s.dv)];
+  const decl: string[] = [wgslInput(b++, 'q', s.dq), kv(b++, 'k', s.dk), kv(b++, 'v', s.dv)];
   if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
   decl.push(wgslInput(b++, 'hm', s.dm));
   if (s.dl) decl.push(wgslInput(b++, 'kl', s.dl));
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> o: array<f32>;`);
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> lse: array<f32>;`);
+  for (const r of rest) decl.push(r(b++));
   decl.push(wgslMeta(b++));
+  return decl.join('\n');
+}
+
+/** Shared prologue: bindings, indices, key range, head multiplier. */
+function prologue(s: Spec, wg: number, qpt: number, lane: string): { decl: string; body: string[] } {
+  const decl = attnDecl(s, [rwF32('o'), rwF32('lse')]);
   const L: string[] = [];
   const e = (x: string) => L.push(x);
   e(`let b = wid.z; let h = wid.y;`);
@@ -203,7 +226,7 @@ function prologue(s: Spec, wg: number, qpt: number, lane: string): { decl: strin
   e(`let kbh = prm[${M.K}] + b * prm[${M.K + 1}] + h * prm[${M.K + 2}]; let kst = prm[${M.K + 3}];`);
   e(`let vbh = prm[${M.V}] + b * prm[${M.V + 1}] + h * prm[${M.V + 2}]; let vst = prm[${M.V + 3}];`);
   if (s.db) e(`let bbh = prm[${M.BIAS}] + b * prm[${M.BIAS + 1}] + h * prm[${M.BIAS + 2}]; let bsq = prm[${M.BIAS + 3}]; let bsk = prm[${M.BIAS + 4}];`);
-  return { decl: decl.join('\n'), body: L };
+  return { decl, body: L };
 }
 
 /** Masking, bias and the online-softmax update of one block of scores s{r}_{jj}; returns WGSL lines. */
