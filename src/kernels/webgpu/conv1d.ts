@@ -47,6 +47,41 @@ interface Spec {
 // 21 number of stores per invocation (CO·TPL)
 const M = { B: 0, CIN: 1, T: 2, COUT: 3, TOUT: 4, K: 5, PAD: 6, CIG: 7, COG: 8, NBLK: 9, X: 10, W: 14, BIAS: 18, OB: 20, NST: 21 };
 
+/** Bindings of the conv kernels: x, w, bias?, y (f32), meta. */
+export function convDecl(s: { dx: DType; dw: DType; db: DType | null }): string {
+  let b = 0;
+  const decl = [wgslInput(b++, 'x', s.dx), wgslInput(b++, 'w', s.dw)];
+  if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
+  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> y: array<f32>;`);
+  decl.push(wgslMeta(b++));
+  return decl.join('\n');
+}
+
+/** Weight row offsets `wr<c>` of the CO channels from co0 (clamped below `end`): one per SG channels and lane, or one per channel. */
+export function convWeightRows(e: (x: string) => void, SG: number, CO: number, end: string): void {
+  if (SG) for (let c = 0; c < CO / SG; c++) e(`let wr${c} = wo + min(co0 + ${c * SG}u + ln, ${end} - 1u) * swo;`);
+  else for (let c = 0; c < CO; c++) e(`let wr${c} = wo + min(co0 + ${c}u, ${end} - 1u) * swo;`);
+}
+
+/** One tap's CO weights `wv<c><sfx>` at `wr<c> + off`: loaded per lane and broadcast with subgroups, else read directly. */
+export function convWeightTap(f: (x: string) => void, SG: number, CO: number, off: string, sfx: string): void {
+  if (SG) {
+    for (let c = 0; c < CO / SG; c++) f(`let wl${c}${sfx} = ld_w(wr${c} + ${off});`);
+    for (let c = 0; c < CO; c++) f(`let wv${c}${sfx} = subgroupBroadcast(wl${Math.floor(c / SG)}${sfx}, ${c % SG}u);`);
+  } else for (let c = 0; c < CO; c++) f(`let wv${c}${sfx} = ld_w(wr${c} + ${off});`);
+}
+
+/** A conv module: subgroup directives when SG, `decls`, then main (workgroup ids and lane) over the body lines. */
+export function convModule(SG: number, WG: number, decls: string, L: string[]): string {
+  const head = SG ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : '';
+  const builtin = SG ? '@builtin(subgroup_invocation_id) ln: u32' : '@builtin(local_invocation_index) lid: u32';
+  return `${head}${decls}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, ${builtin}) {
+${L.map((x) => '  ' + x).join('\n')}
+}`;
+}
+
 export function genConv1d(s: Spec): string {
   const { co: CO, tpl: TPL } = s.cfg;
   const SG = s.sg;
@@ -54,11 +89,6 @@ export function genConv1d(s: Spec): string {
   const st = s.stride;
   const W = (TPL - 1) * st + 1; // window registers
   const U = [...Array(TPL).keys()], CH = [...Array(CO).keys()], E = [...Array(W).keys()];
-  let b = 0;
-  const decl = [wgslInput(b++, 'x', s.dx), wgslInput(b++, 'w', s.dw)];
-  if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> y: array<f32>;`);
-  decl.push(wgslMeta(b++));
   const L: string[] = [];
   const e = (x: string) => L.push(x);
   const lane = SG ? 'ln' : 'lid';
@@ -73,18 +103,12 @@ export function genConv1d(s: Spec): string {
   e(`let wo = prm[${M.W}]; let swo = prm[${M.W + 1}]; let swi = prm[${M.W + 2}]; let swk = prm[${M.W + 3}];`);
   for (const c of CH) for (const u of U) e(`var a${c}_${u} = 0.0;`);
   // weight rows this lane loads (broadcast layout): channel co0 + c*SG + lane
-  if (SG) for (let c = 0; c < CO / SG; c++) e(`let wr${c} = wo + min(co0 + ${c * SG}u + ln, coEnd - 1u) * swo;`);
-  else for (const c of CH) e(`let wr${c} = wo + min(co0 + ${c}u, coEnd - 1u) * swo;`);
+  convWeightRows(e, SG, CO, 'coEnd');
   e(`for (var ci = 0u; ci < cig; ci++) {`);
   e(`  let xb = xbb + (g * cig + ci) * sxc;`);
   e(`  let wci = ci * swi;`);
   const ldx = (pos: string) => `select(0.0, ld_x(xb + u32(clamp(${pos}, 0, i32(T) - 1)) * sxt), ${pos} >= 0 && ${pos} < i32(T))`;
-  const wtap = (f: (x: string) => void, k: string, sfx: string) => {
-    if (SG) {
-      for (let c = 0; c < CO / SG; c++) f(`let wl${c}${sfx} = ld_w(wr${c} + wci + ${k} * swk);`);
-      for (const c of CH) f(`let wv${c}${sfx} = subgroupBroadcast(wl${Math.floor(c / SG)}${sfx}, ${c % SG}u);`);
-    } else for (const c of CH) f(`let wv${c}${sfx} = ld_w(wr${c} + wci + ${k} * swk);`);
-  };
+  const wtap = (f: (x: string) => void, k: string, sfx: string) => convWeightTap(f, SG, CO, `wci + ${k} * swk`, sfx);
   if (s.K) {
     // small kernels: taps unrolled, the whole input window of the invocation in registers
     const NX = (TPL - 1) * st + s.K;
@@ -119,14 +143,7 @@ export function genConv1d(s: Spec): string {
   e(`    y[yb + co * Tout + t] = r;`);
   e(`  }`);
   e(`}`);
-  const head = SG ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : '';
-  const builtin = SG ? '@builtin(subgroup_invocation_id) ln: u32' : '@builtin(local_invocation_index) lid: u32';
-  return `${head}${decl.join('\n')}
-${s.gelu ? WGSL_ERF : ''}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, ${builtin}) {
-${L.map((x) => '  ' + x).join('\n')}
-}`;
+  return convModule(SG, WG, `${convDecl(s)}\n${s.gelu ? WGSL_ERF : ''}`, L);
 }
 
 export function defaultConv1dConfig(dev: Device, coPerGroup: number): Conv1dConfig {

@@ -6,7 +6,8 @@ import type { BufferRange, Device } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { cpuSubgroupSize } from './attention.js';
-import { bindElements, newOutput, wgslInput, wgslMeta } from './util.js';
+import { convDecl, convModule, convWeightRows, convWeightTap } from './conv1d.js';
+import { bindElements, newOutput } from './util.js';
 
 export interface Conv2dAttrs {
   stride: [number, number];
@@ -32,11 +33,6 @@ function gen(s: Spec): string {
   const { co: CO, tpl: TPL, sg: SG } = s;
   const WG = SG || s.wg;
   const U = [...Array(TPL).keys()], CH = [...Array(CO).keys()];
-  let b = 0;
-  const decl = [wgslInput(b++, 'x', s.dx), wgslInput(b++, 'w', s.dw)];
-  if (s.db) decl.push(wgslInput(b++, 'bias', s.db));
-  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> y: array<f32>;`);
-  decl.push(wgslMeta(b++));
   const L: string[] = [];
   const e = (x: string) => L.push(x);
   e(`let b = wid.z; let co0 = wid.y * ${CO}u;`);
@@ -49,8 +45,7 @@ function gen(s: Spec): string {
     e(`let ih${u} = i32(n${u} / Wo) * i32(prm[${M.SH}]) - i32(prm[${M.PH}]); let iw${u} = i32(n${u} % Wo) * i32(prm[${M.SW}]) - i32(prm[${M.PW}]);`);
   }
   for (const c of CH) for (const u of U) e(`var a${c}_${u} = 0.0;`);
-  if (SG) for (let c = 0; c < CO / SG; c++) e(`let wr${c} = wo + min(co0 + ${c * SG}u + ln, Cout - 1u) * swo;`);
-  else for (const c of CH) e(`let wr${c} = wo + min(co0 + ${c}u, Cout - 1u) * swo;`);
+  convWeightRows(e, SG, CO, 'Cout');
   e(`for (var ci = 0u; ci < prm[${M.CIN}]; ci++) {`);
   e(`  let xb = prm[${M.X}] + b * prm[${M.X + 1}] + ci * sxc;`);
   e(`  for (var i = 0; i < i32(prm[${M.KH}]); i++) {`);
@@ -61,10 +56,7 @@ function gen(s: Spec): string {
     f(`let x${u} = select(0.0, ld_x(xb + u32(clamp(r${u}, 0, H - 1)) * sxh + u32(clamp(q${u}, 0, Wd - 1)) * sxw), r${u} >= 0 && r${u} < H && q${u} >= 0 && q${u} < Wd);`);
   }
   f(`let wt = ci * swi + u32(i) * swh + u32(j) * sww;`);
-  if (SG) {
-    for (let c = 0; c < CO / SG; c++) f(`let wl${c} = ld_w(wr${c} + wt);`);
-    for (const c of CH) f(`let wv${c} = subgroupBroadcast(wl${Math.floor(c / SG)}, ${c % SG}u);`);
-  } else for (const c of CH) f(`let wv${c} = ld_w(wr${c} + wt);`);
+  convWeightTap(f, SG, CO, 'wt', '');
   for (const c of CH) for (const u of U) f(`a${c}_${u} += wv${c} * x${u};`);
   e(`    }`);
   e(`  }`);
@@ -78,13 +70,7 @@ function gen(s: Spec): string {
   e(`    y[yb + co * N + n] = oa[x]${s.db ? ` + ld_bias(prm[${M.BIAS}] + co * prm[${M.BIAS + 1}])` : ''};`);
   e(`  }`);
   e(`}`);
-  const head = SG ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : '';
-  const builtin = SG ? '@builtin(subgroup_invocation_id) ln: u32' : '@builtin(local_invocation_index) lid: u32';
-  return `${head}${decl.join('\n')}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, ${builtin}) {
-${L.map((x) => '  ' + x).join('\n')}
-}`;
+  return convModule(SG, WG, convDecl(s), L);
 }
 
 let override: Partial<Spec> | null = null;
