@@ -9,20 +9,14 @@ import { ShapeError } from '../../errors.js';
 import type { BufferRange } from '../../tensor/device.js';
 import { Tensor, empty } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
-import { AttentionAttrs, LOG2E, M, attnDecl, attnMeta, batchChunks, batchSpan, biasBatchSpan, biasStrides, cpuSubgroupSize, dummyBuffer, rwF32, splitInputs } from './attention.js';
+import { AttentionAttrs, AttnDTypes, LOG2E, M, attnDecl, attnMeta, batchChunks, batchSpan, biasBatchSpan, biasStrides, cpuSubgroupSize, dummyBuffer, rwF32, splitInputs } from './attention.js';
 import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 const WGD = 64;
 // Metadata: the forward layout (M); D at M.DLOOP, the number of splits at M.DLOOP + 1, the partial base at M.EXTRA.
 const D_ = M.DLOOP, NSPLIT = M.DLOOP + 1, PB = M.EXTRA;
 
-interface DecSpec {
-  dq: DType;
-  dk: DType;
-  dv: DType;
-  db: DType | null;
-  dm: DType;
-  dl: DType | null;
+interface DecSpec extends AttnDTypes {
   chunk: number;
 }
 

@@ -133,16 +133,8 @@ export function setAttentionConfig(c: Partial<FwdConfig> | null): void {
   overrideCfg = c;
 }
 
-interface Spec {
+interface Spec extends AttnDTypes {
   D: number;
-  dq: DType;
-  dk: DType;
-  dv: DType;
-  db: DType | null;
-  /** headMask dtype (a dummy f32 binding when there is none). */
-  dm: DType;
-  /** keyLengths given as a tensor (else lengths come from the metadata). */
-  dl: DType | null;
   unitD: [boolean, boolean, boolean];
   /** K/V rows loaded as vec4 (unit d-stride, offsets and strides multiples of 4). */
   vec4: boolean;
@@ -173,13 +165,15 @@ export function dummyBuffer(dev: Device, slot = 0): GPUBuffer {
   return (list[slot] ??= dev.allocate(256, false));
 }
 
-/** Input dtypes of the attention kernels (bias and key lengths optional; `dm` the head mask or its dummy). */
+/** Input dtypes of the attention kernels. */
 export interface AttnDTypes {
   dq: DType;
   dk: DType;
   dv: DType;
   db: DType | null;
+  /** headMask dtype (a dummy f32 binding when there is none). */
   dm: DType;
+  /** keyLengths given as a tensor (else lengths come from the metadata). */
   dl: DType | null;
 }
 
