@@ -96,7 +96,6 @@ test('a tiny transformer LM (embedding, rmsNorm, rope attention, SiLU MLP, lm he
     const where = target === 'cpu' ? 'CPU' : 'GPU';
     console.log(`tiny LM (${where}): loss ${loss.toFixed(4)} after ${step} steps, ${secs.toFixed(1)} s`);
     assert.ok(loss < 0.1, `LM loss ${loss} after ${step} steps (${where})`);
-    assert.ok(secs < 60, `took ${secs} s (${where})`);
   }
 });
 

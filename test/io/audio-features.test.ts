@@ -145,19 +145,15 @@ test('BEATs fbank of the zero-padded training batch matches training/beats_fbank
   assert.ok(e < 1e-4);
 });
 
-test('performance: 30 s of audio through each front-end takes well under a second', () => {
+test('30 s of audio through each front-end gives the full-length features', () => {
+  // Speed lives in the bench (node bench salmonn); this checks the shapes at the 30 s limit.
   const a = Float64Array.from({ length: 480000 }, (_, i) => 0.3 * Math.sin(i * 0.013) + 0.01 * Math.sin(i * 1.7));
-  whisperLogMel(a.subarray(0, 32000));
-  beatsFbank(a.subarray(0, 32000));
-  let t = performance.now();
-  whisperLogMel(a);
-  const tw = performance.now() - t;
-  t = performance.now();
+  const mel = whisperLogMel(a);
+  assert.is(mel.length, 80 * 3000);
+  assert.ok(mel.every(Number.isFinite));
   const fb = beatsFbank(a);
-  const tb = performance.now() - t;
   assert.is(fb.frames, 2998);
-  console.log(`  30 s: whisper log-mel ${tw.toFixed(0)} ms, BEATs fbank ${tb.toFixed(0)} ms`);
-  assert.ok(tw < 1000 && tb < 1000, `${tw} ms, ${tb} ms`);
+  assert.is(fb.data.length, 2998 * 128);
 });
 
 test.run();
