@@ -1,4 +1,5 @@
 import '../../src/index.js';
+import { rng } from './random.js';
 import { getDevice } from '../../src/node/gpu.js';
 import type { Device } from '../../src/tensor/device.js';
 import { Tensor, fromHost } from '../../src/tensor/tensor.js';
@@ -9,17 +10,7 @@ export function gpu(): Promise<Device> {
   return getDevice();
 }
 
-/** Seeded uniform [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export function randn(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);

@@ -13,22 +13,13 @@ import { openSafetensors } from '../../src/io/safetensors.js';
 import { parseNpy, NpyError } from '../../src/io/npy.js';
 import { parseDecodeConfig, parseTrainConfig } from '../../src/io/config.js';
 import { readMaskCheckpoint } from '../../src/io/mask.js';
+import { rng } from '../helpers/random.js';
 
 // mutated inputs per parser (>= 50); AHAMASK_FUZZ_N / AHAMASK_FUZZ_SEED explore further
 const N = Number(process.env.AHAMASK_FUZZ_N ?? 80);
 const SEED = Number(process.env.AHAMASK_FUZZ_SEED ?? 0);
 const load = (p: string): Uint8Array => new Uint8Array(readFileSync(p));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One random structural mutation of `b` (never grows beyond 2x). `hot` = a region to favour (headers). */
 function mutate(b: Uint8Array, r: () => number, hot?: [number, number]): Uint8Array {

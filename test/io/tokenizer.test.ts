@@ -11,6 +11,7 @@ import {
   postprocessEvaluateOutput, pyStrip,
 } from '../../src/models/tokenizer.js';
 import { FIXTURE, ROOT } from '../helpers/paths.js';
+import { rng } from '../helpers/random.js';
 
 const MODEL_PATH = join(FIXTURE, 'vicuna/tokenizer.model');
 const MODEL_BYTES = new Uint8Array(readFileSync(MODEL_PATH));
@@ -112,16 +113,6 @@ function naiveEncodePieces(s: SentencePieceProcessor, text: string): string[] {
   return out;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ------------------------------------------------------------------------------------------------------------
 // The fixture model

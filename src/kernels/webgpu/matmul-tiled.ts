@@ -5,7 +5,7 @@
 // the same meta layout, batch handling, chunking and fused epilogue as the register kernel (matmul.ts), which
 // dispatches it. Unused on CPU adapters (lavapipe/SwiftShader), where barriers and workgroup memory are slow.
 import type { DType } from '../../tensor/dtype.js';
-import { EPI, META_FIXED, epilogueWgsl } from './matmul.js';
+import { EPI, epilogueWgsl, wgslBatchPrologue } from './matmul.js';
 import { wgslInput, wgslMeta } from './util.js';
 
 export interface TiledSpec {
@@ -22,15 +22,7 @@ export function tiledKernelCode(TM: number, TN: number, BK: number, s: TiledSpec
   const LA = (BM * BK) / NT, LB = (BN * BK) / NT;
   const lines: string[] = [];
   const L = (x: string) => lines.push(x);
-  L('  let z = wg.z + prm[14u];');
-  L(`  var rem = z; var aB = prm[5u]; var bB = prm[8u]; var rB = prm[${EPI + 3}u];`);
-  L('  let R = prm[15u];');
-  L('  for (var d = i32(R) - 1; d >= 0; d--) {');
-  L(`    let u = u32(d); let s = prm[${META_FIXED}u + u]; let i = rem % s; rem = rem / s;`);
-  L(`    aB += i * prm[${META_FIXED}u + R + u]; bB += i * prm[${META_FIXED}u + 2u * R + u]; rB += i * prm[${META_FIXED}u + 3u * R + u];`);
-  L('  }');
-  L('  let mEnd = prm[0u]; let nEnd = prm[1u]; let K = prm[2u];');
-  L('  let sAm = prm[6u]; let sAk = prm[7u]; let sBk = prm[9u]; let sBn = prm[10u];');
+  wgslBatchPrologue(L);
   L('  let tx = lid.x; let ty = lid.y; let t = li;');
   L(`  let mBase = prm[3u] + wg.y * ${BM}u; let nBase = prm[4u] + wg.x * ${BN}u;`);
   for (let i = 0; i < TM; i++) L(`  ${[...Array(TN).keys()].map((j) => `var c${i}_${j} = 0.0;`).join(' ')}`);

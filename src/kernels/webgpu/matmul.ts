@@ -156,6 +156,19 @@ export function subgroupsOf8(dev: Device): boolean {
 export const EPI = 16;
 export const META_FIXED = 25;
 
+/** WGSL lines shared by the matmul kernels: batch offsets of A, B and the residual (runtime rank), sizes, strides. */
+export function wgslBatchPrologue(L: (line: string) => void): void {
+  L('  let z = wg.z + prm[14u];');
+  L(`  var rem = z; var aB = prm[5u]; var bB = prm[8u]; var rB = prm[${EPI + 3}u];`);
+  L('  let R = prm[15u];');
+  L('  for (var d = i32(R) - 1; d >= 0; d--) {');
+  L(`    let u = u32(d); let s = prm[${META_FIXED}u + u]; let i = rem % s; rem = rem / s;`);
+  L(`    aB += i * prm[${META_FIXED}u + R + u]; bB += i * prm[${META_FIXED}u + 2u * R + u]; rB += i * prm[${META_FIXED}u + 3u * R + u];`);
+  L('  }');
+  L('  let mEnd = prm[0u]; let nEnd = prm[1u]; let K = prm[2u];');
+  L('  let sAm = prm[6u]; let sAk = prm[7u]; let sBk = prm[9u]; let sBn = prm[10u];');
+}
+
 interface Spec {
   dtA: DType;
   dtB: DType;
@@ -171,16 +184,7 @@ function kernelCode(c: MatmulConfig, s: Spec): string {
   const BM = TM * WY, BN = TN * 8;
   const lines: string[] = [];
   const L = (x: string) => lines.push(x);
-  // batch offsets (runtime rank)
-  L('  let z = wg.z + prm[14u];');
-  L(`  var rem = z; var aB = prm[5u]; var bB = prm[8u]; var rB = prm[${EPI + 3}u];`);
-  L('  let R = prm[15u];');
-  L('  for (var d = i32(R) - 1; d >= 0; d--) {');
-  L(`    let u = u32(d); let s = prm[${META_FIXED}u + u]; let i = rem % s; rem = rem / s;`);
-  L(`    aB += i * prm[${META_FIXED}u + R + u]; bB += i * prm[${META_FIXED}u + 2u * R + u]; rB += i * prm[${META_FIXED}u + 3u * R + u];`);
-  L('  }');
-  L('  let mEnd = prm[0u]; let nEnd = prm[1u]; let K = prm[2u];');
-  L('  let sAm = prm[6u]; let sAk = prm[7u]; let sBk = prm[9u]; let sBn = prm[10u];');
+  wgslBatchPrologue(L);
   L('  let lx = lid.x;');
   if (c.G) {
     // grouped order: linear workgroup id -> (tile x, tile y) walking G tile rows column by column
