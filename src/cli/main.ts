@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `ahamask <command>`: each command lives in its own module and is loaded only when asked for.
 const COMMANDS: Record<string, { file: string; help: string }> = {
+  demo: { file: './demo.js', help: 'demo [--json] [--data DIR] [--cpu]: the demo SALMONN, each task with its instruction, its mask, neither' },
   doctor: { file: './doctor.js', help: 'the WebGPU adapter, its features and limits, and a self-test' },
   mask: { file: './mask.js', help: 'mask show <checkpoint.pth> [--json] [--svg out.svg]' },
   tokenize: { file: './tokenize.js', help: 'tokenize --tokenizer <dir> [--json] "text"' },
