@@ -126,6 +126,10 @@ export function normalizeAnswer(s: string): string {
 export function wordErrorRate(hyp: string, ref: string): number {
   const h = splitWords(hyp), r = splitWords(ref);
   if (r.length === 0) return h.length === 0 ? 0 : 1;
+  return editDistance(h, r) / r.length;
+}
+
+function editDistance(h: readonly string[], r: readonly string[]): number {
   let prev = Array.from({ length: h.length + 1 }, (_, j) => j);
   for (let i = 1; i <= r.length; i++) {
     const cur = [i];
@@ -134,7 +138,7 @@ export function wordErrorRate(hyp: string, ref: string): number {
     }
     prev = cur;
   }
-  return prev[h.length] / r.length;
+  return prev[h.length];
 }
 
 /** Words for WER: normalised, and commas detached so "four, male" counts "four" and "male" as words. */
@@ -158,9 +162,9 @@ export function scoreTask(task: Pick<DemoTask, 'metric'>, outputs: readonly stri
   if (task.metric === 'accuracy') return { accuracy };
   let errors = 0, words = 0;
   for (let i = 0; i < n; i++) {
-    const rw = splitWords(refs[i]).length;
-    errors += wordErrorRate(outputs[i], refs[i]) * rw;
-    words += rw;
+    const r = splitWords(refs[i]);
+    errors += editDistance(splitWords(outputs[i]), r);
+    words += r.length;
   }
   return { wer: words === 0 ? 0 : errors / words, accuracy };
 }

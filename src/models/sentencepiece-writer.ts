@@ -149,7 +149,7 @@ export function trainBpe(texts: readonly string[], options: TrainBpeOptions): Tr
   for (let b = 0; b < 256; b++) pieces.push({ piece: byteToPiece(b), score: 0, type: PieceType.BYTE });
   merged.forEach((m, i) => pieces.push({ piece: m, score: -i, type: PieceType.NORMAL }));
   chars.forEach((c, i) => pieces.push({ piece: c, score: -(merged.length + i), type: PieceType.NORMAL }));
-  return { bytes: encodeModelProto(pieces, options.modelPrefix ?? 'tokenizer'), pieces };
+  return { bytes: writeModelProto(pieces, { modelPrefix: options.modelPrefix }), pieces };
 }
 
 /** `trainBpe(texts, options).bytes`: the `tokenizer.model` file. */
@@ -223,7 +223,12 @@ class Writer {
 }
 const UTF8 = new TextEncoder();
 
-function encodeModelProto(pieces: TrainedBpe['pieces'], modelPrefix: string): Uint8Array {
+/**
+ * Serialises a BPE `ModelProto` in LLaMA's layout (trainer spec with byte fallback, identity normalizer) from
+ * its pieces; the pieces must already hold `<unk>` (UNKNOWN) and the 256 BYTE pieces.
+ */
+export function writeModelProto(pieces: ReadonlyArray<{ piece: string; score: number; type: number }>, options: { modelPrefix?: string } = {}): Uint8Array {
+  const modelPrefix = options.modelPrefix ?? 'tokenizer';
   const w = new Writer();
   for (const p of pieces) {
     const pw = new Writer();
