@@ -109,7 +109,8 @@ export async function runDemo(model: Salmonn, clips: DemoClipAudio[], opts: RunD
     const results: DemoTaskResult[] = [];
     for (const task of tasks) {
       const refs = clips.map((c) => task.target(c.clip));
-      const instruction = opts.instructions?.get(task.name) ?? task.testInstruction;
+      // the instruction text without SALMONN's speech tag (buildPromptText adds it)
+      const instruction = (opts.instructions?.get(task.name) ?? task.testInstruction).replace(/^\s*<Speech><SpeechHere><\/Speech>\s*/, '');
       const maskLogits = opts.masks.get(task.name) ?? null;
       const outs: Partial<Record<DemoWay, string[]>> = {};
       for (const way of DEMO_WAYS) {
