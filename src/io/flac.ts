@@ -154,7 +154,7 @@ class Bits {
   constructor(readonly b: Uint8Array, readonly endBit: number, private readonly fail: (what: string) => never) {}
 
   need(n: number, what: string): void {
-    if (this.pos + n > this.endBit) this.fail(`truncated: ${what} runs past the end of the data`);
+    if (this.pos + n > this.endBit) this.fail(`${what} runs past the end of the data`);
   }
 
   u(n: number, what: string): number {
@@ -183,13 +183,13 @@ class Bits {
     const b = this.b, end = this.endBit;
     let pos = this.pos, c = 0;
     for (;;) {
-      if (pos >= end) this.fail(`truncated: ${what} runs past the end of the data`);
+      if (pos >= end) this.fail(`${what} runs past the end of the data`);
       const off = pos & 7;
       const byte = (b[pos >> 3] << off) & 0xff;
       if (byte === 0) { c += 8 - off; pos += 8 - off; continue; }
       const lz = Math.clz32(byte) - 24;
       pos += lz + 1;
-      if (pos > end) this.fail(`truncated: ${what} runs past the end of the data`);
+      if (pos > end) this.fail(`${what} runs past the end of the data`);
       this.pos = pos;
       return c + lz;
     }
@@ -300,50 +300,57 @@ export function decodeFlacPcm(bytes: Uint8Array, name: string, opts: { firstChan
       fail(`corrupt FLAC: lost sync at byte ${p} (frame ${frame}, after ${decoded} samples): no frame sync code`);
     }
     const where = `frame ${frame} at byte ${p}`;
-    const r = new Bits(bytes, endBit, (m) => fail(`${m.startsWith('truncated') ? 'truncated FLAC' : 'corrupt FLAC'}: ${where}: ${m}`));
+    const r = new Bits(bytes, endBit, (m) => fail(`truncated FLAC: ${where}: ${m}`));
     const bad = (m: string): never => fail(`corrupt FLAC: ${where}: ${m}`);
     r.pos = p * 8 + 15;
-    r.u(1, 'blocking strategy');
+    // read the whole header first, check its CRC-8, then what the fields say
+    const variable = r.u(1, 'blocking strategy') === 1;
     const bsCode = r.u(4, 'block size code');
     const rateCode = r.u(4, 'sample rate code');
     const chCode = r.u(4, 'channel assignment');
     const depthCode = r.u(3, 'bit depth code');
-    if (r.u(1, 'reserved bit') !== 0) bad('reserved header bit is set');
+    const reserved = r.u(1, 'reserved bit');
     // coded frame/sample number (UTF-8-like, 1 to 7 bytes)
     const first = r.u(8, 'coded number');
-    let extra = 0;
+    let coded = first;
     if (first >= 0x80) {
       if (first === 0xff || (first & 0xc0) === 0x80) bad(`invalid coded number byte 0x${first.toString(16)}`);
-      extra = Math.clz32(~(first << 24)) - 1;
-      for (let i = 0; i < extra; i++) if (r.u(2, 'coded number') !== 2) bad('invalid coded number continuation byte'); else r.u(6, 'coded number');
+      const extra = Math.clz32(~(first << 24)) - 1;
+      coded = first & (0x7f >> (extra + 1));
+      for (let i = 0; i < extra; i++) {
+        if (r.u(2, 'coded number') !== 2) bad('invalid coded number continuation byte');
+        coded = coded * 64 + r.u(6, 'coded number');
+      }
     }
-    let blockSize: number;
-    if (bsCode === 0) bad('reserved block size code 0');
+    let blockSize = 0;
     if (bsCode === 1) blockSize = 192;
-    else if (bsCode <= 5) blockSize = 144 * 2 ** bsCode;
+    else if (bsCode >= 2 && bsCode <= 5) blockSize = 144 * 2 ** bsCode;
     else if (bsCode === 6) blockSize = r.u(8, 'block size') + 1;
     else if (bsCode === 7) blockSize = r.u(16, 'block size') + 1;
-    else blockSize = 2 ** bsCode;
-    if (blockSize! > 65536) bad(`block size ${blockSize!} > 65536`);
-    let rate: number;
-    if (rateCode === 0) rate = info.sampleRate;
-    else if (rateCode <= 11) rate = RATE_CODES[rateCode];
+    else if (bsCode >= 8) blockSize = 2 ** bsCode;
+    let rate = info.sampleRate;
+    if (rateCode >= 1 && rateCode <= 11) rate = RATE_CODES[rateCode];
     else if (rateCode === 12) rate = r.u(8, 'sample rate') * 1000;
     else if (rateCode === 13) rate = r.u(16, 'sample rate');
     else if (rateCode === 14) rate = r.u(16, 'sample rate') * 10;
-    else bad('invalid sample rate code 15');
-    if (rate! !== info.sampleRate) bad(`frame sample rate ${rate!} Hz, STREAMINFO declares ${info.sampleRate} Hz`);
+    const hdrEnd = r.pos >> 3; // header is byte aligned here
+    const crc8 = r.u(8, 'header CRC-8');
+    const crc8c = flacCrc8(bytes, p, hdrEnd);
+    if (crc8 !== crc8c) bad(`header CRC-8 mismatch (stored 0x${crc8.toString(16)}, computed 0x${crc8c.toString(16)})`);
+    if (reserved !== 0) bad('reserved header bit is set');
+    if (bsCode === 0) bad('reserved block size code 0');
+    if (rateCode === 15) bad('invalid sample rate code 15');
+    if (rate !== info.sampleRate) bad(`frame sample rate ${rate} Hz, STREAMINFO declares ${info.sampleRate} Hz`);
     const depth = depthCode === 0 ? bps : DEPTH_CODES[depthCode];
     if (depth < 0) bad('reserved bit depth code 3');
     if (depth !== bps) bad(`frame bit depth ${depth}, STREAMINFO declares ${bps}`);
     if (chCode > 10) bad(`reserved channel assignment ${chCode}`);
     const fch = chCode < 8 ? chCode + 1 : 2;
     if (fch !== nch) bad(`frame has ${fch} channels, STREAMINFO declares ${nch}`);
-    const hdrEnd = r.pos >> 3; // header is byte aligned here
-    const crc8 = r.u(8, 'header CRC-8');
-    const crc8c = flacCrc8(bytes, p, hdrEnd);
-    if (crc8 !== crc8c) bad(`header CRC-8 mismatch (stored 0x${crc8.toString(16)}, computed 0x${crc8c.toString(16)})`);
-    const n = blockSize!;
+    // frames are contiguous: a gap or a repeat means lost or spliced audio (libFLAC's MD5 then fails as well)
+    const expected = variable ? decoded : frame;
+    if (coded !== expected) bad(`coded ${variable ? 'sample' : 'frame'} number ${coded}, expected ${expected} (frames missing, repeated or out of order)`);
+    const n = blockSize;
     if (total > 0 && decoded + n > total) bad(`block of ${n} samples runs past the ${total} samples STREAMINFO declares (${decoded} decoded)`);
     if (total === 0 && (decoded + n) * nch > MAX_FLAC_VALUES) fail(`FLAC too long: more than the ${MAX_FLAC_VALUES} values this reader decodes`);
 
