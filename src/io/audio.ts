@@ -168,7 +168,11 @@ export async function decodeFlac(bytes: Uint8Array, name: string, opts: DecodeOp
   const pcm = decodeFlacPcm(bytes, name, { firstChannelOnly: opts.firstChannelOnly });
   const bits = pcm.info.bitsPerSample;
   const full = 2 ** (bits - 1);
-  const channels = pcm.channels.map((iv) => Float64Array.from(iv, (v) => v / full));
+  const channels = pcm.channels.map((iv) => {
+    const out = new Float64Array(iv.length);
+    for (let i = 0; i < iv.length; i++) out[i] = iv[i] / full;
+    return out;
+  });
   return { sampleRate: pcm.info.sampleRate, numChannels: pcm.info.channels, bitsPerSample: bits, encoding: 'pcm', container: 'flac', channels };
 }
 

@@ -11,8 +11,11 @@ import { FormatError } from '../errors.js';
 
 /** Below this the reference pipeline's reader (soundfile/libsndfile: 8, 16 and 24-bit FLAC only) has no scaling. */
 export const MIN_FLAC_BITS = 8;
-/** Samples x channels one FLAC may decode to (2^27: 70 min of 16 kHz stereo); bounds memory on hostile input. */
-export const MAX_FLAC_VALUES = 2 ** 27;
+/**
+ * Samples x channels one FLAC may decode to (2^26: 70 min of 16 kHz mono, 12 min of 48 kHz stereo). A few bytes of
+ * CONSTANT frames can declare 65536 samples each, so without this cap a small hostile file could ask for gigabytes.
+ */
+export const MAX_FLAC_VALUES = 2 ** 26;
 
 export interface FlacStreamInfo {
   minBlockSize: number;
@@ -300,7 +303,8 @@ export function decodeFlacPcm(bytes: Uint8Array, name: string, opts: { firstChan
       fail(`corrupt FLAC: lost sync at byte ${p} (frame ${frame}, after ${decoded} samples): no frame sync code`);
     }
     const where = `frame ${frame} at byte ${p}`;
-    const r = new Bits(bytes, endBit, (m) => fail(`truncated FLAC: ${where}: ${m}`));
+    // running out of bytes inside a frame: the file is cut, or a corrupt field made the frame look longer
+    const r = new Bits(bytes, endBit, (m) => fail(`truncated or corrupt FLAC: ${where}: ${m}`));
     const bad = (m: string): never => fail(`corrupt FLAC: ${where}: ${m}`);
     r.pos = p * 8 + 15;
     // read the whole header first, check its CRC-8, then what the fields say
