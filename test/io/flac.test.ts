@@ -146,7 +146,7 @@ test('flac CLI: 12/20-bit (from WAV), 6 channels, 48 kHz and 44.1 kHz, and rate 
   assertExact(odd, sr, '100001 Hz');
 });
 
-test('sox (libsndfile-style writer): compression 0/5/8, 8/16/24-bit, mono/stereo, tails of 1-16 samples', () => {
+test('sox (a second libFLAC front end): compression 0/5/8, 8/16/24-bit, mono/stereo, tails of 1-16 samples', () => {
   let i = 0;
   for (const bits of [8, 16, 24]) {
     for (const ch of [1, 2]) {
@@ -275,6 +275,23 @@ test('coded numbers: 1 to 7 bytes (36-bit sample numbers), contiguous frames', (
   const fs = frameOffsets(fixed);
   const dropped = new Uint8Array([...fixed.subarray(0, fs[1]), ...fixed.subarray(fs[2])]);
   throwsFormat(() => decodeFlacPcm(dropped, 'drop.flac'), 'drop.flac', /frame 1 at byte \d+: coded frame number 2, expected 1/);
+});
+
+test('containers: ID3v2 before "fLaC", an ID3v1 tag or zero padding after the frames (with and without a sample count)', () => {
+  const s = testSignal(2500, 2, 16, 51);
+  const frames = blocks(2500, 1024).map((b) => ({ blockSize: b, mode: 'mid-side' as const, subframes: [{ type: 'fixed', order: 2 }, { type: 'fixed', order: 1 }] as SubframeSpec[] }));
+  const id3v2 = [0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5];
+  const tag = [...Buffer.from('TAG'), ...new Array(125).fill(32)];
+  for (const totalSamples of [undefined, 0]) {
+    const body = encodeFlac({ samples: s, bits: 16, sampleRate: 16000, frames, totalSamples });
+    const what = totalSamples === 0 ? 'unknown length' : 'known length';
+    assertExact(new Uint8Array([...id3v2, ...body, ...tag]), s, `${what} + ID3v1`);
+    assertExact(new Uint8Array([...body, ...new Array(300).fill(0)]), s, `${what} + zero padding`);
+    // other trailing bytes: ignored once the declared samples are decoded; without a count they are a lost sync
+    const junk = new Uint8Array([...body, 1, 2, 3]);
+    if (totalSamples === 0) throwsFormat(() => decodeFlacPcm(junk, 'trail.flac'), 'trail.flac', new RegExp(`lost sync at byte ${body.length}`));
+    else assertExact(junk, s, `${what} + junk`);
+  }
 });
 
 test('committed fixtures (test/shared/flac): decode exactly to their WAVs, rate code 0 included; 4-bit refused', async () => {
