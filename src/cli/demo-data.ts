@@ -23,7 +23,7 @@ given: run from the directory training and evaluation will run from (the repo ro
   --format wav|flac    audio format (default wav)
   -q, --quiet          no progress line`;
 
-interface Args {
+export interface DemoDataArgs {
   out: string;
   n: number;
   seed: number;
@@ -31,7 +31,8 @@ interface Args {
   quiet: boolean;
 }
 
-function parseArgs(argv: string[]): Args | string {
+/** Parsed arguments, or the one-line complaint. */
+export function parseDemoDataArgs(argv: string[]): DemoDataArgs | string {
   let out: string | undefined, n: number | undefined, seed: number | undefined;
   let format: 'wav' | 'flac' = 'wav', quiet = false;
   const int = (flag: string, v: string | undefined): number | string => {
@@ -124,7 +125,7 @@ export interface DemoDataResult {
 }
 
 /** Generates the data set; `progress` is called after each clip. */
-export function generateDemoData(args: Args, progress?: (done: number) => void): DemoDataResult {
+export function generateDemoData(args: DemoDataArgs, progress?: (done: number) => void): DemoDataResult {
   const t0 = performance.now();
   const espeak = espeakVersion();
   const audioDir = join(args.out, 'audio');
@@ -163,7 +164,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const a = parseArgs(argv);
+  const a = parseDemoDataArgs(argv);
   if (typeof a === 'string') {
     console.error(`ahamask demo-data: ${a}\n\n${USAGE}`);
     return 2;
