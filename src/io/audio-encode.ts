@@ -54,14 +54,15 @@ class BitWriter {
   /** Writes the low `k` bits of `v` (k ≤ 24), most significant first. */
   write(v: number, k: number): void {
     if (k === 0) return;
-    this.acc = (this.acc * 2 ** k + (v & (2 ** k - 1))) % 2 ** 32;
+    // Fewer than 8 bits are pending, so pending + k ≤ 31 bits fit the accumulator.
+    this.acc = ((this.acc << k) | (v & ((1 << k) - 1))) >>> 0;
     this.bits += k;
     this.ensure(4);
     while (this.bits >= 8) {
       this.bits -= 8;
-      this.buf[this.n++] = Math.floor(this.acc / 2 ** this.bits) & 0xff;
+      this.buf[this.n++] = (this.acc >>> this.bits) & 0xff;
     }
-    this.acc %= 2 ** this.bits;
+    this.acc &= (1 << this.bits) - 1;
   }
   /** `q` zero bits then a one (Rice quotient). */
   unary(q: number): void {
@@ -131,34 +132,53 @@ function fixedResidual(x: Int32Array, order: number): Int32Array {
 
 interface RicePlan { bits: number; partitionOrder: number; params: number[] }
 
-/** Cheapest Rice partitioning of the residual (`order` warm-up samples precede it in the block). */
+/**
+ * Cheapest Rice partitioning of the residual (`order` warm-up samples precede it in the block): bit counts per
+ * Rice parameter are summed once per finest partition, then merged for the coarser partition orders.
+ */
 function planRice(res: Int32Array, blockSize: number, order: number): RicePlan {
-  const folded = new Float64Array(res.length);
-  for (let i = 0; i < res.length; i++) folded[i] = res[i] >= 0 ? 2 * res[i] : -2 * res[i] - 1;
+  let maxPo = 0;
+  while (maxPo < MAX_PARTITION_ORDER && blockSize % (1 << (maxPo + 1)) === 0 && blockSize >> (maxPo + 1) > order) maxPo++;
+  const parts = 1 << maxPo, plen = blockSize >> maxPo, K = MAX_RICE + 1;
+  // sums[p*K + k] = Σ over partition p of (u >> k), u the zigzag-folded residual (< 2^21 for 16-bit input).
+  let sums = new Float64Array(parts * K);
+  let lens = new Float64Array(parts);
+  for (let p = 0, i = 0; p < parts; p++) {
+    const len = p === 0 ? plen - order : plen;
+    lens[p] = len;
+    for (const end = i + len; i < end; i++) {
+      const v = res[i];
+      let u = v >= 0 ? 2 * v : -2 * v - 1;
+      for (let k = 0; k < K && u > 0; k++, u >>>= 1) sums[p * K + k] += u;
+    }
+  }
   let best: RicePlan | null = null;
-  for (let po = 0; po <= MAX_PARTITION_ORDER; po++) {
-    if (blockSize % (1 << po) !== 0) break;
-    const plen = blockSize >> po;
-    if (plen <= order) break;
+  for (let po = maxPo; po >= 0; po--) {
+    const n = 1 << po;
     let bits = 0;
     const params: number[] = [];
-    let s = 0;
-    for (let p = 0; p < 1 << po; p++) {
-      const len = p === 0 ? plen - order : plen;
+    for (let p = 0; p < n; p++) {
       let bk = Infinity, bestK = 0;
-      for (let k = 0; k <= MAX_RICE; k++) {
-        let sum = len * (k + 1);
-        for (let i = s; i < s + len; i++) sum += Math.floor(folded[i] / 2 ** k);
-        if (sum < bk) {
-          bk = sum;
+      for (let k = 0; k < K; k++) {
+        const c = lens[p] * (k + 1) + sums[p * K + k];
+        if (c < bk) {
+          bk = c;
           bestK = k;
         }
       }
       params.push(bestK);
       bits += 4 + bk;
-      s += len;
     }
-    if (!best || bits < best.bits) best = { bits, partitionOrder: po, params };
+    if (!best || bits <= best.bits) best = { bits, partitionOrder: po, params };
+    if (po > 0) {
+      const s2 = new Float64Array((n >> 1) * K), l2 = new Float64Array(n >> 1);
+      for (let p = 0; p < n; p++) {
+        l2[p >> 1] += lens[p];
+        for (let k = 0; k < K; k++) s2[(p >> 1) * K + k] += sums[p * K + k];
+      }
+      sums = s2;
+      lens = l2;
+    }
   }
   return best!;
 }

@@ -30,12 +30,12 @@ test('espeak-ng is installed (needed to generate; CI installs it)', () => {
   assert.match(espeakVersion(), /^eSpeak NG text-to-speech: \d+\.\d+/);
 });
 
-test('same seed → byte-identical data sets (wav and flac); another seed → other clips', () => {
+test('same seed → byte-identical data sets (wav and flac); another seed → other clips', async () => {
   for (const format of ['wav', 'flac'] as const) {
     const a = join(tmp, `a-${format}`), b = join(tmp, `b-${format}`), c = join(tmp, `c-${format}`);
-    generateDemoData({ out: a, n: 3, seed: 11, format, quiet: true });
-    generateDemoData({ out: b, n: 3, seed: 11, format, quiet: true });
-    generateDemoData({ out: c, n: 3, seed: 12, format, quiet: true });
+    await generateDemoData({ out: a, n: 3, seed: 11, format, quiet: true });
+    await generateDemoData({ out: b, n: 3, seed: 11, format, quiet: true });
+    await generateDemoData({ out: c, n: 3, seed: 12, format, quiet: true });
     const fa = files(a), fb = files(b), fc = files(c);
     assert.equal([...fa.keys()], [...fb.keys()]);
     assert.ok(fa.size === 3 + 1 + DEMO_TASKS.length + 1 + 3, [...fa.keys()].join(' '));
@@ -56,7 +56,7 @@ test('same seed → byte-identical data sets (wav and flac); another seed → ot
 
 test('generated clips hold what clips.json says (length, beeps, pitch by gender)', async () => {
   const out = join(tmp, 'attrs');
-  const { clips } = generateDemoData({ out, n: 8, seed: 21, format: 'wav', quiet: true });
+  const { clips } = await generateDemoData({ out, n: 8, seed: 21, format: 'wav', quiet: true });
   for (const c of clips) {
     const a = await decodeAudio(new Uint8Array(readFileSync(c.path)), c.path);
     assert.equal([a.sampleRate, a.numChannels, a.bitsPerSample], [16000, 1, 16]);
@@ -74,14 +74,14 @@ test('generated clips hold what clips.json says (length, beeps, pitch by gender)
   }
 });
 
-test('the shipped clips are reproduced bit for bit (same espeak-ng version)', () => {
+test('the shipped clips are reproduced bit for bit (same espeak-ng version)', async () => {
   const shipped = JSON.parse(readFileSync(join(ROOT, 'checkpoints/demo/data/test/clips.json'), 'utf8')) as { espeak: string };
   if (shipped.espeak !== espeakVersion()) {
     console.log(`  (skipped: the shipped set was made with ${shipped.espeak}, this is ${espeakVersion()})`);
     return;
   }
   const out = join(tmp, 'shipped');
-  generateDemoData({ out, n: 3, seed: 1000, format: 'flac', quiet: true });
+  await generateDemoData({ out, n: 3, seed: 1000, format: 'flac', quiet: true });
   for (let i = 0; i < 3; i++) {
     const f = `s1000_0000${i}.flac`;
     assert.ok(readFileSync(join(out, 'audio', f)).equals(readFileSync(join(ROOT, 'checkpoints/demo/data/test/audio', f))), f);
