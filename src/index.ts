@@ -24,3 +24,5 @@ export type { GenerateOptions, GenerateResult, StepModel } from './models/genera
 export { buildPromptText, promptIds, splitPrompt } from './models/prompt.js';
 // Autograd (tape, gradients, optimizers, LR schedule, hard Gumbel-sigmoid); importing it installs the tape.
 export * from './autograd/index.js';
+// The demo SALMONN's tasks, targets and scoring (issue 11)
+export * from './demo/tasks.js';

@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   evaluate: { file: './evaluate.js', help: 'evaluate -c decode_config.yaml' },
   cli: { file: './interactive.js', help: 'cli -c decode_config.yaml (interactive)' },
   train: { file: './train.js', help: 'train -c config.yaml' },
+  'demo-data': { file: './demo-data.js', help: 'demo-data --out DIR --n N --seed S [--format wav|flac]' },
 };
 
 function usage(): string {
