@@ -60,7 +60,7 @@ export async function run(ctx: Ctx): Promise<void> {
     const shape = `[1,${H},${Tq},${D}] x ${Tk}`;
     compare(ctx, { kernel: c.name, shape, dtype: 'f32', stats: ours, work: flops, gflops: rate(flops, ours), note: c.note }, [
       { kernel: 'naive 3-pass WGSL', shape, dtype: 'f32', stats: naive, work: flops, gflops: rate(flops, naive), note: 'QK^T, row softmax, PV; materialises Tq x Tk' },
-      ...(tfT ? [{ kernel: 'tfjs-webgpu matMul, softmax, matMul', shape, dtype: 'f32', stats: tfT, work: flops, gflops: rate(flops, tfT), note: 'plus scale and causal-bias kernels; GPU time = sum of its kernels' }] : []),
+      ...(tfT ? [{ kernel: 'tfjs-webgpu matMul, softmax, matMul', shape, dtype: 'f32', stats: tfT, work: flops, gflops: rate(flops, tfT), note: 'plus scale and bias kernels; GPU time = sum of its kernels' }] : []),
     ]);
     if (c.name.endsWith('prefill')) {
       const [o, lse] = attentionWithLse(q, k, v, { causal: true });

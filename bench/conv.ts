@@ -59,9 +59,12 @@ export async function run(ctx: Ctx): Promise<void> {
       // tfjs: conv1d (NWC input, [K, Cin, Cout] filter), bias and exact GELU (erf) as separate kernels
       const wt = new Float32Array(c.K * c.Cin * c.Cout);
       for (let o = 0; o < c.Cout; o++) for (let i = 0; i < c.Cin; i++) for (let k = 0; k < c.K; k++) wt[(k * c.Cin + i) * c.Cout + o] = wv[(o * c.Cin + i) * c.K + k];
-      const [tx, tw, tb] = (tfIn = [tf.tensor3d(rand(c.Cin * c.T, 1), [1, c.T, c.Cin]), tf.tensor3d(wt, [c.K, c.Cin, c.Cout]), tf.tensor1d(rand(c.Cout, 3))]);
+      // the same input, NWC and zero-padded up front (tfjs's numeric conv1d padding also pads a unit height)
+      const xs = rand(c.Cin * c.T, 1), xn = new Float32Array((c.T + 2 * c.pad) * c.Cin);
+      for (let i = 0; i < c.Cin; i++) for (let t = 0; t < c.T; t++) xn[(t + c.pad) * c.Cin + i] = xs[i * c.T + t];
+      const [tx, tw, tb] = (tfIn = [tf.tensor3d(xn, [1, c.T + 2 * c.pad, c.Cin]), tf.tensor3d(wt, [c.K, c.Cin, c.Cout]), tf.tensor1d(rand(c.Cout, 3))]);
       runners.push(tfRunner(tf, () => {
-        const y = tf.add(tf.conv1d(tx as never, tw as never, c.stride, c.pad), tb);
+        const y = tf.add(tf.conv1d(tx as never, tw as never, c.stride, 'valid'), tb);
         return tf.mul(tf.mul(y, 0.5), tf.add(tf.erf(tf.mul(y, Math.SQRT1_2)), 1));
       }));
       names.push(['tfjs-webgpu conv1d + bias + GELU (erf)', 'NWC layout; separate kernels']);

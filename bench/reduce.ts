@@ -1,6 +1,6 @@
 // Reduce group: softmax, rmsNorm, layerNorm (and cross-entropy over the vocabulary) at SALMONN shapes, against
-// the CPU reference and, where tfjs has the op, tfjs-webgpu: tf.softmax, and layer norm as tfjs models write it
-// (tf.moments over the last axis + tf.batchNorm). GB/s counts the minimal traffic (inputs read once, output
+// the CPU reference and, where tfjs has the op, tfjs-webgpu: tf.softmax, and layer norm composed from tfjs ops
+// (tf.moments over the last axis, then (x - mean) * rsqrt(var + eps) * w + b; tf.batchNorm broadcasts wrongly here). GB/s counts the minimal traffic (inputs read once, output
 // written once).
 import { crossEntropy, layerNorm, rmsNorm, softmax } from '../src/ops/reduce.js';
 import { fromHost, Tensor } from '../src/tensor/tensor.js';
@@ -22,9 +22,9 @@ export async function run(ctx: Ctx): Promise<void> {
     { kernel: 'rmsNorm', shape: [106, 5120], bytes: (n, d) => 8 * n + 4 * d, op: (x, w) => rmsNorm(x, w, 1e-6) },
     {
       kernel: 'layerNorm', shape: [1500, 1280], bytes: (n, d) => 8 * n + 8 * d, op: (x, w, b) => layerNorm(x, w, b, 1e-5),
-      tf: ['tfjs-webgpu moments + batchNorm', (tf, x, w, b) => {
-        const { mean, variance } = tf.moments(x, -1, true);
-        return tf.batchNorm(x, mean, variance, b, w, 1e-5);
+      tf: ['tfjs-webgpu moments, (x - mean) * rsqrt(var + eps) * w + b', (tf, x, w, b) => {
+        const { mean, variance } = tf.moments(x, 1, true);
+        return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), w), b);
       }],
     },
     { kernel: 'crossEntropy', shape: [106, 32001], bytes: (n) => 4 * n, op: (x, _w, _b, t) => crossEntropy(x, t) },
