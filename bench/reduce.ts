@@ -22,7 +22,7 @@ export async function run(ctx: Ctx): Promise<void> {
     { kernel: 'rmsNorm', shape: [106, 5120], bytes: (n, d) => 8 * n + 4 * d, op: (x, w) => rmsNorm(x, w, 1e-6) },
     {
       kernel: 'layerNorm', shape: [1500, 1280], bytes: (n, d) => 8 * n + 8 * d, op: (x, w, b) => layerNorm(x, w, b, 1e-5),
-      tf: ['tfjs-webgpu moments, (x - mean) * rsqrt(var + eps) * w + b', (tf, x, w, b) => {
+      tf: ['tfjs-webgpu layer norm (moments + 5 ops)', (tf, x, w, b) => {
         const { mean, variance } = tf.moments(x, 1, true);
         return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), w), b);
       }],
