@@ -50,7 +50,7 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 /**
  * Gradient tolerance per entry: GRAD_ATOL + GRAD_RTOL·|expected|. It must stay well under the smallest term the
- * gradient has to show: the norm_lambda term λ/B·Σ_b σ'(z_bi)/τ (≈ 2.4e-6 to 4.9e-6 per entry here), which a
+ * gradient has to show: the norm_lambda term λ/B·Σ_b σ'(z_bi)/τ (4.4e-6 to 6.0e-6 per entry here), which a
  * tolerance of 5e-6 swallowed whole. `normTerm` computes that term and every check asserts it is ≥ 5× the tolerance.
  * (Measured: |Δgrad| ≤ 2e-8 on the GPU end to end.)
  */
