@@ -14,7 +14,12 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Bytes of free pooled buffers kept for reuse before they are destroyed. */
   poolLimitBytes?: number;
+  /** Called with every pipeline's key and WGSL when it is compiled (see `Device.onCompile`). */
+  onCompile?: CompileHook;
 }
+
+/** Sees each compute pipeline's cache key and WGSL source once, just before it is compiled. */
+export type CompileHook = (key: string, wgsl: string) => void;
 
 export interface DeviceLimits {
   maxBufferSize: number;
@@ -74,6 +79,11 @@ export class Device {
   readonly hasSubgroups: boolean;
   /** Keeps the `webgpu` package's instance alive (Dawn crashes when it is garbage-collected). */
   readonly owner: unknown;
+  /**
+   * Called with every pipeline's key and WGSL on a cache miss, before compiling: how kernels are printed
+   * (`AHAMASK_PRINT_WGSL=1` in the Node adapter, `ahamask kernels`) and how the golden WGSL test reads them.
+   */
+  onCompile: CompileHook | null;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -125,12 +135,21 @@ export class Device {
     this.hasTimestamps = this.features.has('timestamp-query');
     this.hasSubgroups = this.features.has('subgroups');
     this.poolLimit = opts.poolLimitBytes ?? 1 << 30;
+    this.onCompile = opts.onCompile ?? null;
     gpu.lost.then((i) => {
       this.lostReason = `${i.reason}: ${i.message}`;
     });
     gpu.onuncapturederror = (e) => {
       this.uncaptured ??= e.error.message;
     };
+  }
+
+  /**
+   * A Device over an existing GPUDevice and the adapter it came from (`adapter.info` is read for the adapter
+   * info). `create` is the usual way; this serves recording devices (src/tensor/recording-device.ts).
+   */
+  static wrap(gpu: GPUDevice, adapter: GPUAdapter, opts: DeviceOptions & { owner?: unknown } = {}): Device {
+    return new Device(gpu, adapter, opts.owner, opts);
   }
 
   static async create(opts: DeviceOptions & { owner?: unknown } = {}): Promise<Device> {
@@ -277,7 +296,9 @@ export class Device {
   pipeline(key: string, code: () => string, entryPoint = 'main'): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.gpu.createShaderModule({ code: code(), label: key });
+      const wgsl = code();
+      this.onCompile?.(key, wgsl);
+      const module = this.gpu.createShaderModule({ code: wgsl, label: key });
       p = this.gpu.createComputePipeline({ layout: 'auto', compute: { module, entryPoint }, label: key });
       this.pipelines.set(key, p);
       this.stats.pipelineCompiles++;
