@@ -14,7 +14,8 @@ import type { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { bindElements, f32Bits, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
-import type { AttentionAttrs } from '../../ops/attention.js';
+import { optionalInputs } from '../signatures.js';
+import type { AttentionAttrs } from '../signatures.js';
 export type { AttentionAttrs };
 
 export const LOG2E = 1.4426950408889634;
@@ -32,10 +33,7 @@ export interface AttnInputs {
 }
 export function splitInputs(inputs: Tensor[], a: { hasBias?: boolean; hasMask?: boolean; hasLensTensor?: boolean }, first = 3): AttnInputs {
   const [q, k, v] = inputs;
-  let i = first;
-  const bias = a.hasBias ? inputs[i++] : undefined;
-  const mask = a.hasMask ? inputs[i++] : undefined;
-  const lens = a.hasLensTensor ? inputs[i++] : undefined;
+  const [bias, mask, lens] = optionalInputs(inputs, first, [!!a.hasBias, !!a.hasMask, !!a.hasLensTensor]);
   return { q, k, v, bias, mask, lens };
 }
 
