@@ -3,7 +3,6 @@
 // and its 16x16/16 patch embedding. --quick shrinks channels and lengths. The in-run baseline for the 1-D
 // kernels is the same kernel in its direct layout (no subgroup broadcast) where that differs.
 import { conv1d, conv2d } from '../src/ops/conv.js';
-import { setConv1dConfig } from '../src/kernels/webgpu/conv1d.js';
 import { cpuSubgroupSize } from '../src/kernels/webgpu/attention.js';
 import { fromHost } from '../src/tensor/tensor.js';
 import { Ctx, dispose, ms, time } from './harness.js';
@@ -38,12 +37,12 @@ export async function run(ctx: Ctx): Promise<void> {
     const shape = `[1,${c.Cin},${c.T}] * [${c.Cout},${c.Cin / c.groups},${c.K}] s${c.stride}${c.groups > 1 ? ` g${c.groups}` : ''}`;
     let extra = {};
     if (sg && c.groups === 1) {
-      setConv1dConfig({ direct: true, co: 8, tpl: 4, wg: 64 });
+      dev.tuning.conv1d = { direct: true, co: 8, tpl: 4, wg: 64 };
       try {
         const direct = await time(dev, f, 1, quick ? 1 : 0);
         extra = { baseline: 'same kernel, direct layout', ratio: ms(direct) / ms(ours) };
       } finally {
-        setConv1dConfig(null);
+        delete dev.tuning.conv1d;
       }
     }
     ctx.report({ kernel: c.name, shape, dtype: 'f32', ...ours, gflops: flops / ms(ours) / 1e6, ...extra, note: sg ? `subgroup-broadcast weights (SG ${sg})` : 'direct layout' });

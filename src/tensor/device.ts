@@ -1,4 +1,5 @@
 import { GpuError } from '../errors.js';
+import { AdapterProfile, KernelTuning, adapterProfile } from './tuning.js';
 
 /** A buffer range bound to one binding; offset must be a multiple of minStorageBufferOffsetAlignment. */
 export interface BufferRange {
@@ -77,6 +78,10 @@ export class Device {
   readonly hasF16: boolean;
   readonly hasTimestamps: boolean;
   readonly hasSubgroups: boolean;
+  /** What the kernels may ask of the adapter (software or not, subgroup size, f16, limits): one detector. */
+  readonly profile: AdapterProfile;
+  /** Kernel configurations forced by tests and benches (empty: every kernel picks its default for `profile`). */
+  readonly tuning: KernelTuning = {};
   /** Keeps the `webgpu` package's instance alive (Dawn crashes when it is garbage-collected). */
   readonly owner: unknown;
   /**
@@ -134,6 +139,18 @@ export class Device {
     this.hasF16 = this.features.has('shader-f16');
     this.hasTimestamps = this.features.has('timestamp-query');
     this.hasSubgroups = this.features.has('subgroups');
+    // Some implementations report the subgroup sizes on the device's adapterInfo rather than the adapter's info.
+    const gi = (gpu as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+    this.profile = adapterProfile(
+      {
+        ...this.adapterInfo,
+        subgroupMinSize: this.adapterInfo.subgroupMinSize ?? gi?.subgroupMinSize,
+        subgroupMaxSize: this.adapterInfo.subgroupMaxSize ?? gi?.subgroupMaxSize,
+        isFallbackAdapter: (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      },
+      this.features,
+      this.limits,
+    );
     this.poolLimit = opts.poolLimitBytes ?? 1 << 30;
     this.onCompile = opts.onCompile ?? null;
     gpu.lost.then((i) => {

@@ -208,12 +208,6 @@ fn main(${WGSL_MAIN_ARGS}) {
   return out;
 }
 
-let forceDirect = false;
-/** Test hook: use the direct (non-subgroup) layout even on CPU adapters. */
-export function setBackwardDirect(v: boolean): void {
-  forceDirect = v;
-}
-
 /** Inputs [q, k, v, o, dO, lse, bias?, headMask?, keyLengths?]; outputs [dq, dk, dv, dHeadMask?]. */
 export function attentionBackward(inputs: Tensor[], a: AttentionAttrs): Tensor[] {
   const [q, k, v, o, dO, lseIn] = inputs;
@@ -237,7 +231,7 @@ export function attentionBackward(inputs: Tensor[], a: AttentionAttrs): Tensor[]
   }
   if (lse !== lseIn) lse.dispose();
   const r = hasMask ? empty([B, H, Tq], 'f32', dev) : null;
-  const sgSize = forceDirect ? null : cpuSubgroupSize(dev);
+  const sgSize = dev.tuning.attentionBackwardDirect ? null : cpuSubgroupSize(dev);
   const meta = new Array<number>(M.LENS_ARR + B).fill(0);
   const ins = attnMeta(dev, meta, t, { ...a, returnLse: true }, 0, B, biasBatchSpan(t.bias, Tq, Tk));
   const bw = M.LENS_ARR + B;

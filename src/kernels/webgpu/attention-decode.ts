@@ -190,14 +190,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
-/** Keys per split (a multiple of the workgroup size; the subgroup variant uses at most 8 keys per lane). */
-export let decodeChunk = 256;
-let decodeSubgroups = true;
-/** Test hook: keys per split, and whether CPU adapters use the subgroup variant. */
-export function setDecodeChunk(n: number, subgroups = true): void {
-  decodeChunk = Math.max(WGD, Math.ceil(n / WGD) * WGD);
-  decodeSubgroups = subgroups;
-}
+/** Keys per split by default (`dev.tuning.decode.chunk` overrides; the subgroup variant uses at most 8 keys per lane). */
+export const DECODE_CHUNK = 256;
 
 /** Attention for Tq == 1: inputs/attrs as the 'attention' kernel; returns [out] or [out, lse]. */
 export function attentionDecode(inputs: Tensor[], a: AttentionAttrs): Tensor[] {
@@ -211,7 +205,10 @@ export function attentionDecode(inputs: Tensor[], a: AttentionAttrs): Tensor[] {
   const lse = a.returnLse ? newOutput(dev, [B, H, 1]) : null;
   if (out.size === 0) return lse ? [out, lse] : [out];
   const al4 = (x: Tensor) => x.strides[3] === 1 && x.offset % 4 === 0 && x.strides.slice(0, 3).every((st) => st % 4 === 0);
-  const sg = decodeSubgroups && D % 4 === 0 && al4(k) && al4(v) ? cpuSubgroupSize(dev) : null;
+  const tune = dev.tuning.decode;
+  // keys per split: a whole number of workgroups
+  const decodeChunk = tune?.chunk !== undefined ? Math.max(WGD, Math.ceil(tune.chunk / WGD) * WGD) : DECODE_CHUNK;
+  const sg = (tune?.subgroups ?? true) && D % 4 === 0 && al4(k) && al4(v) ? cpuSubgroupSize(dev) : null;
   const chunk = sg ? Math.min(decodeChunk, 8 * sg) : decodeChunk;
   const nsplit = Math.max(1, Math.ceil(Tk / chunk));
   const spec: DecSpec = { dq: q.dtype, dk: k.dtype, dv: v.dtype, db: bias?.dtype ?? null, dm: mask?.dtype ?? 'f32', dl: lens?.dtype ?? null, chunk };

@@ -152,12 +152,6 @@ export function defaultConv1dConfig(dev: Device, coPerGroup: number): Conv1dConf
   return { co: 8, tpl: 4, wg: 64 };
 }
 
-let override: Partial<Conv1dConfig> | null = null;
-/** Bench/test hook: force a tiling (null restores the default). */
-export function setConv1dConfig(c: Partial<Conv1dConfig> | null): void {
-  override = c;
-}
-
 /** conv1d on the GPU: x [B, Cin, T], w [Cout, Cin/groups, K], bias [Cout]? -> [B, Cout, Tout] f32. */
 export function conv1dGpu(x: Tensor, w: Tensor, bias: Tensor | undefined, a: Conv1dAttrs, cfg?: Partial<Conv1dConfig>): Tensor {
   const dev = x.device!;
@@ -168,7 +162,7 @@ export function conv1dGpu(x: Tensor, w: Tensor, bias: Tensor | undefined, a: Con
   const y = newOutput(dev, [B, Cout, Math.max(Tout, 0)]);
   if (y.size === 0) return y;
   const cog = Cout / G;
-  const c: Conv1dConfig = { ...defaultConv1dConfig(dev, cog), ...(cfg ?? {}), ...(override ?? {}) };
+  const c: Conv1dConfig = { ...defaultConv1dConfig(dev, cog), ...(cfg ?? {}), ...dev.tuning.conv1d };
   const sg = c.direct ? 0 : cpuSubgroupSize(dev) ?? 0;
   if (sg && c.co % sg !== 0) c.co = Math.ceil(c.co / sg) * sg;
   const spec: Spec = { dx: x.dtype, dw: w.dtype, db: bias?.dtype ?? null, gelu: a.activation === 'gelu', stride: a.stride, K: K <= 8 ? K : 0, sg, cfg: c };

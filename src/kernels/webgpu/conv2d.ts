@@ -73,12 +73,6 @@ function gen(s: Spec): string {
   return convModule(SG, WG, convDecl(s), L);
 }
 
-let override: Partial<Spec> | null = null;
-/** Bench/test hook: force a tiling ({ co, tpl, wg, sg: 0 for the direct layout }); null restores the default. */
-export function setConv2dConfig(c: Partial<Spec> | null): void {
-  override = c;
-}
-
 /** conv2d on the GPU: x [B, Cin, H, W], w [Cout, Cin, kh, kw], bias [Cout]? -> [B, Cout, Ho, Wo] f32. */
 export function conv2dGpu(x: Tensor, w: Tensor, bias: Tensor | undefined, a: Conv2dAttrs): Tensor {
   const dev: Device = x.device!;
@@ -89,7 +83,7 @@ export function conv2dGpu(x: Tensor, w: Tensor, bias: Tensor | undefined, a: Con
   const y = newOutput(dev, [B, Cout, Math.max(Ho, 0), Math.max(Wo, 0)]);
   if (y.size === 0) return y;
   const sgSize = cpuSubgroupSize(dev) ?? 0;
-  const spec: Spec = { dx: x.dtype, dw: w.dtype, db: bias?.dtype ?? null, sg: sgSize, co: sgSize ? 2 * sgSize : 8, tpl: 4, wg: 64, ...(override ?? {}) };
+  const spec: Spec = { dx: x.dtype, dw: w.dtype, db: bias?.dtype ?? null, sg: sgSize, co: sgSize ? 2 * sgSize : 8, tpl: 4, wg: 64, ...dev.tuning.conv2d };
   const p = dev.pipeline(`conv2d:${JSON.stringify(spec)}`, () => gen(spec));
   const bx = bindElements(x, x.offset, x.span), bw = bindElements(w, w.offset, w.span);
   const meta = [B, Cin, H, W, Cout, Ho, Wo, kh, kw, a.stride[0], a.stride[1], a.padding[0], a.padding[1], x.offset - bx.sub, ...x.strides, w.offset - bw.sub, ...w.strides, 0, 0, 0, spec.co * spec.tpl];

@@ -105,8 +105,7 @@ export function tileOf(c: MatmulConfig): { BM: number; BN: number } {
 
 /** CPU implementations of WebGPU (lavapipe, SwiftShader): no workgroup-memory tiling there. */
 export function cpuAdapter(dev: Device): boolean {
-  const i = dev.adapterInfo;
-  return /software|swiftshader|cpu/i.test(i.architecture) || /llvmpipe|lavapipe|swiftshader/i.test(`${i.description} ${i.device}`);
+  return dev.profile.software;
 }
 
 /** The tile configuration used on this adapter. */
@@ -118,10 +117,7 @@ export function defaultConfig(dev: Device): MatmulConfig {
 
 /** Subgroups of exactly 8 invocations laid over consecutive local invocation indices (llvmpipe's SIMD8). */
 export function subgroupsOf8(dev: Device): boolean {
-  const info = dev.adapterInfo;
-  if (!dev.hasSubgroups) return false;
-  if (info.subgroupMinSize !== undefined) return info.subgroupMinSize === 8 && info.subgroupMaxSize === 8;
-  return /llvmpipe/i.test(info.description);
+  return dev.profile.subgroupSize === 8;
 }
 
 interface Spec {

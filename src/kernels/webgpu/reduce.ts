@@ -145,24 +145,16 @@ export interface RowConfig {
 
 /** CPU adapters (lavapipe, SwiftShader) pay per invocation: small workgroups are several times faster there. */
 export function isCpuAdapter(dev: Device): boolean {
-  const i = dev.adapterInfo;
-  return /llvmpipe|lavapipe|swiftshader|software/i.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
-}
-
-let override: { wg?: number; subgroups?: boolean } = {};
-/**
- * Tests and benches: force the row workgroup size (32..256, a power of two) and/or turn subgroup reductions
- * off, so every variant can be checked on any adapter. `{}` restores the automatic choice.
- */
-export function setRowTuning(t: { wg?: number; subgroups?: boolean }): void {
-  override = { ...t };
+  return dev.profile.software;
 }
 
 /** Workgroup for rows of R elements: ~16 elements per invocation, 32..256 (32 on CPU adapters). */
 export function rowConfig(dev: Device, R: number): RowConfig {
   let wg = 32;
   if (!isCpuAdapter(dev)) while (wg < 256 && wg * 16 < R) wg *= 2;
-  return { wg: override.wg ?? wg, sg: dev.hasSubgroups && (override.subgroups ?? true) };
+  // dev.tuning.rows: tests and benches force a workgroup size and/or turn subgroup reductions off
+  const t = dev.tuning.rows;
+  return { wg: t?.wg ?? wg, sg: dev.profile.subgroups && (t?.subgroups ?? true) };
 }
 
 /** Pipeline-key suffix of a row config. */
