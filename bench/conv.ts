@@ -4,7 +4,6 @@
 // repetitions): the same kernel in its direct layout (no subgroup broadcast) where that differs, and tfjs-webgpu's
 // conv1d + bias + GELU and conv2d (tfjs has no grouped conv1d).
 import { conv1d, conv2d } from '../src/ops/conv.js';
-import { setConv1dConfig } from '../src/kernels/webgpu/conv1d.js';
 import { cpuSubgroupSize } from '../src/kernels/webgpu/attention.js';
 import { fromHost } from '../src/tensor/tensor.js';
 import { Ctx, compare, dispose, gpuRunner, measure, rate } from './harness.js';
@@ -45,11 +44,11 @@ export async function run(ctx: Ctx): Promise<void> {
     if (sg && c.groups === 1) {
       const direct = gpuRunner(dev, f);
       runners.push(async () => {
-        setConv1dConfig({ direct: true, co: 8, tpl: 4, wg: 64 });
+        dev.tuning.conv1d = { direct: true, co: 8, tpl: 4, wg: 64 };
         try {
           return await direct();
         } finally {
-          setConv1dConfig(null);
+          delete dev.tuning.conv1d;
         }
       });
       names.push(['same kernel, direct layout']);
