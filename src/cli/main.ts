@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   cli: { file: './interactive.js', help: 'cli -c decode_config.yaml (interactive)' },
   train: { file: './train.js', help: 'train -c config.yaml' },
   'demo-data': { file: './demo-data.js', help: 'demo-data --out DIR --n N --seed S [--format wav|flac]' },
+  kernels: { file: './kernels.js', help: 'kernels [--op NAME] [--out DIR] [--json] [--profile software|gpu]' },
 };
 
 function usage(): string {

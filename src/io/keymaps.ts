@@ -114,7 +114,15 @@ export function mapWhisperEncoder(tensors: Map<string, StoredTensor>, cfg: Whisp
 // ---------------------------------------------------------------------------------------------------------
 // BEATs (torch.load(beats_path)['model'])
 
-/** Canonical names = the BEATs state-dict names; the shared relative-position table is taken from layer 0. */
+/**
+ * Canonical names = the BEATs state-dict names; the shared relative-position table is taken from layer 0.
+ * `post_extract_proj` exists only when embed_dim != encoder_embed_dim (BEATs sets it to None otherwise, and such
+ * checkpoints have no post_extract_proj.* keys).
+ */
+export function beatsHasPostExtractProj(cfg: Pick<BeatsConfig, 'embed_dim' | 'encoder_embed_dim'>): boolean {
+  return cfg.embed_dim !== cfg.encoder_embed_dim;
+}
+
 export function beatsSpecs(cfg: BeatsConfig): KeySpec[] {
   const e = cfg.encoder_embed_dim, p = cfg.embed_dim, h = cfg.encoder_attention_heads, f = cfg.encoder_ffn_embed_dim;
   const s = (name: string, shape: number[], optional = false): KeySpec => ({ name, keys: [name], shape, optional });
@@ -122,7 +130,7 @@ export function beatsSpecs(cfg: BeatsConfig): KeySpec[] {
   const specs: KeySpec[] = [
     s('patch_embedding.weight', [p, 1, ps, ps]),
     s('layer_norm.weight', [p]), s('layer_norm.bias', [p]),
-    s('post_extract_proj.weight', [e, p]), s('post_extract_proj.bias', [e]),
+    ...(beatsHasPostExtractProj(cfg) ? [s('post_extract_proj.weight', [e, p]), s('post_extract_proj.bias', [e])] : []),
     s('encoder.pos_conv.0.weight_g', [1, 1, cfg.conv_pos]),
     s('encoder.pos_conv.0.weight_v', [e, e / cfg.conv_pos_groups, cfg.conv_pos]),
     s('encoder.pos_conv.0.bias', [e]),
