@@ -1,0 +1,78 @@
+// The demo (`npm start` = `ahamask demo`, issue 11: it must end within 60 s on the 2-core lavapipe machine):
+// loading checkpoints/demo, encoding the shipped held-out clips, the 6 tasks x 3 ways of generation, and the whole
+// command as a user runs it (a child process, cold). Baseline: the same demo work on the CPU reference backend,
+// on a few clips (--quick: 2), scaled per clip.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEMO_MODEL_DIR, PACKAGE_ROOT } from '../src/cli/demo.js';
+import { nodeFileSystem } from '../src/cli/evaluate.js';
+import { runDemo, type DemoClipAudio } from '../src/demo/run.js';
+import type { DemoClip } from '../src/demo/tasks.js';
+import { loadAudio } from '../src/io/audio.js';
+import { readMaskCheckpoint } from '../src/io/mask.js';
+import { parseDecodeConfig } from '../src/io/config.js';
+import { Salmonn } from '../src/models/salmonn.js';
+import type { Target } from '../src/models/weights.js';
+import { openFile } from '../src/node/files.js';
+import { Ctx, compare, once, timeHost } from './harness.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+async function load(target: Target): Promise<Salmonn> {
+  const cfg = parseDecodeConfig(readFileSync(join(DEMO_MODEL_DIR, 'decode_config.yaml'), 'utf8'), { file: 'decode_config.yaml', cwd: PACKAGE_ROOT });
+  return Salmonn.load({ model: cfg.model, fs: nodeFileSystem(PACKAGE_ROOT), target, cwd: PACKAGE_ROOT, mask: null, warn: () => {} });
+}
+
+async function clips(limit: number): Promise<DemoClipAudio[]> {
+  const dir = join(DEMO_MODEL_DIR, 'data', 'test');
+  const all = (JSON.parse(readFileSync(join(dir, 'clips.json'), 'utf8')) as { clips: DemoClip[] }).clips.slice(0, limit);
+  return Promise.all(all.map(async (c) => {
+    const p = join(dir, 'audio', c.path.split('/').pop()!);
+    return { clip: c, wav: await loadAudio(new Uint8Array(readFileSync(p)), p) };
+  }));
+}
+
+async function masks(): Promise<Map<string, Float32Array>> {
+  const m = new Map<string, Float32Array>();
+  for (const t of ['asr', 'gender', 'beeps', 'tone', 'asr_gender', 'gender_asr']) {
+    const f = join(DEMO_MODEL_DIR, 'masks', t, 'checkpoint.pth');
+    if (existsSync(f)) m.set(t, (await readMaskCheckpoint(await openFile(f))).logits);
+  }
+  return m;
+}
+
+export async function run(ctx: Ctx): Promise<void> {
+  if (!existsSync(join(DEMO_MODEL_DIR, 'decode_config.yaml'))) {
+    process.stderr.write('bench demo: checkpoints/demo has no model\n');
+    return;
+  }
+  const t0 = performance.now();
+  const model = await load(ctx.dev);
+  ctx.report({ kernel: 'demo: Salmonn.load', shape: 'checkpoints/demo', dtype: 'keep', ...once(performance.now() - t0), note: 'one warm-cache run' });
+  const cs = await clips(ctx.quick ? 8 : 40);
+  const ms = await masks();
+  ctx.progress('demo: 6 tasks x 3 ways');
+  const reps = ctx.quick ? 1 : 3;
+  const ours = await timeHost(() => runDemo(model, cs, { masks: ms }), reps, ctx.quick ? 0 : 1);
+  model.dispose();
+  const nCpu = ctx.quick ? 2 : 4;
+  const cpu = await load('cpu');
+  const cpuClips = cs.slice(0, nCpu);
+  ctx.progress('demo: CPU reference backend');
+  const base = await timeHost(() => runDemo(cpu, cpuClips, { masks: ms }), 1, 0);
+  cpu.dispose();
+  const shape = `${cs.length} clips x 6 tasks x 3 ways`;
+  compare(ctx, { kernel: 'demo: encode + generate (GPU)', shape, dtype: 'f16 LLM', stats: ours, work: cs.length },
+    [{ kernel: 'CPU reference backend', shape: `${nCpu} clips, per clip`, dtype: 'f16 LLM', stats: base, work: nCpu }]);
+  // the command as a user runs it: a cold process, compiled CLI when built (npm start), else through tsx
+  const dist = join(ROOT, 'dist', 'cli', 'main.js');
+  const argv = existsSync(dist) ? [dist, 'demo', '--json', '--out', join(ROOT, 'bench', 'out', 'demo')] : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'demo', '--json', '--out', join(ROOT, 'bench', 'out', 'demo')];
+  ctx.progress('demo: ahamask demo (child process)');
+  const s0 = performance.now();
+  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
+  const wall = performance.now() - s0;
+  if (r.status !== 0) process.stderr.write(`bench demo: ahamask demo exited with ${r.status}: ${r.stderr.slice(-400)}\n`);
+  ctx.report({ kernel: 'ahamask demo (npm start)', shape: '40 clips, cold process', dtype: 'f16 LLM', ...once(wall), note: `target < 60 s; ${existsSync(dist) ? 'dist' : 'tsx'}` });
+}
