@@ -62,6 +62,10 @@ export class LenientDirectory implements Directory {
     }
     return p;
   }
+  /** Every file, when the inner directory can list them (a picked folder can; a URL cannot). */
+  list(): string[] {
+    return (this.inner as { list?: () => string[] }).list?.() ?? [];
+  }
   async exists(rel: string): Promise<boolean> {
     return (await this.resolve(rel)) !== null;
   }
