@@ -47,13 +47,14 @@ worker.onerror = (e) => setStatus(`error: the engine worker failed (${e.message 
 // ---- status ---------------------------------------------------------------------------------------------------
 let model: ModelInfo | null = null;
 let busy = false;
+let backendName = '';
 function setStatus(text: string, kind: 'ready' | 'busy' | 'error' | '' = ''): void {
   const s = $('status');
   s.textContent = text;
   s.className = `status ${kind}`;
 }
 function readyStatus(): void {
-  setStatus(model ? `ready · ${model.config}` : 'no model loaded', model ? 'ready' : '');
+  setStatus(model ? `ready · ${model.name}${model.config} · ${backendName}` : 'no model loaded', model ? 'ready' : '');
 }
 function setBusy(b: boolean, what = ''): void {
   busy = b;
@@ -95,9 +96,13 @@ function onFile(p: FileProgress): void {
   const frac = p.total > 0 ? p.loaded / p.total : p.done ? 1 : 0;
   (tr.cells[1].firstElementChild!.firstElementChild as HTMLElement).style.width = `${(100 * frac).toFixed(1)}%`;
   tr.cells[2].textContent = p.done ? fmtBytes(p.loaded) : `${fmtBytes(p.loaded)} / ${fmtBytes(p.total)}`;
+  tr.dataset.bytes = String(p.loaded);
+  let sum = 0;
+  for (const r of files.values()) sum += Number(r.dataset.bytes ?? 0);
+  $('files-summary').textContent = `${files.size} files · ${fmtBytes(sum)} read`;
 }
 function onStage(stage: string, done: number, total: number): void {
-  $('progress-bar').style.width = total > 0 ? `${((100 * done) / total).toFixed(1)}%` : '0';
+  $('progress-bar').style.width = stage === 'done' ? '100%' : total > 0 ? `${((100 * done) / total).toFixed(1)}%` : '0';
   $('progress-stage').textContent = stage === 'done' ? `weights on the device: ${fmtBytes(done)}` : total > 0 ? `placing ${stage} weights on the device: ${fmtBytes(done)} / ${fmtBytes(total)}` : `${stage}…`;
 }
 
@@ -143,6 +148,7 @@ async function load(): Promise<void> {
   files.clear();
   $('files').querySelector('tbody')!.replaceChildren();
   $('progress').hidden = false;
+  ($('files-box') as HTMLDetailsElement).open = true;
   onStage('configs', 0, 0);
   model = null;
   setBusy(true, `loading ${config}…`);
@@ -150,6 +156,8 @@ async function load(): Promise<void> {
     const r = await call<{ info: ModelInfo; device: DeviceInfo; ms: number }>({ t: 'load', backend, source, config });
     model = r.info;
     showDevice(r.device);
+    backendName = r.device.backend === 'webgpu' ? 'WebGPU' : 'CPU';
+    ($('files-box') as HTMLDetailsElement).open = false;
     showModel(r.info, r.ms);
   } catch (e) {
     model = null;
@@ -357,7 +365,7 @@ function renderHeatmap(): void {
     return;
   }
   const { L, H, logits } = editor;
-  const cs = Math.max(8, Math.min(26, Math.floor(620 / H)));
+  const cs = Math.max(8, Math.min(34, Math.floor(600 / H)));
   const labEvery = H > 24 ? 5 : 1;
   hm.style.setProperty('--cs', `${cs}px`);
   hm.style.gridTemplateColumns = `auto repeat(${H}, ${cs}px) auto`;
@@ -517,7 +525,7 @@ async function runClip(): Promise<void> {
 let history: TrainStep[] = [];
 function drawChart(h: TrainStep[]): void {
   const svg = $('chart') as unknown as SVGSVGElement;
-  const W = 720, Hh = 200, padL = 48, padR = 48, padT = 14, padB = 26;
+  const W = 720, Hh = 200, padL = 48, padR = 48, padT = 24, padB = 26;
   const n = Math.max(2, h.length);
   const x = (i: number): number => padL + ((W - padL - padR) * i) / (n - 1);
   const losses = h.map((s) => s.loss);
@@ -539,8 +547,8 @@ function drawChart(h: TrainStep[]): void {
     t(W - padR + 6, Hh - padB, '0', 'start', '#0f9d8a'),
     t(padL, Hh - 8, 'step 1'),
     t(W - padR, Hh - 8, h.length ? `step ${h.length}` : 'step', 'end'),
-    t(padL + 8, padT + 10, '— loss', 'start', '#1f6feb'),
-    t(padL + 70, padT + 10, '— heads on', 'start', '#0f9d8a'),
+    t(W - padR - 90, 14, '━ loss', 'end', '#1f6feb'),
+    t(W - padR, 14, '━ heads on', 'end', '#0f9d8a'),
     h.length ? `<path d="${path(h.map((s) => yh(s.headsOn)))}" fill="none" stroke="#0f9d8a" stroke-width="2"/>` : '',
     h.length ? `<path d="${path(losses.map(yl))}" fill="none" stroke="#1f6feb" stroke-width="2"/>` : '',
   ].join('');
