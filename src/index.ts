@@ -24,3 +24,7 @@ export type { GenerateOptions, GenerateResult, StepModel } from './models/genera
 export { buildPromptText, promptIds, splitPrompt } from './models/prompt.js';
 // Autograd (tape, gradients, optimizers, LR schedule, hard Gumbel-sigmoid); importing it installs the tape.
 export * from './autograd/index.js';
+// Where models come from: in memory, Blobs/Files (a browser folder picker), a base URL (fetch, Range, Cache Storage)
+export { MemoryDirectory, BlobDirectory, UrlDirectory, UrlSource, normalizeRelPath } from './io/directories.js';
+export type { Directory, ByteSource, LoadProgress, ProgressCallback, UrlDirectoryOptions, CacheLike } from './io/directories.js';
+export { MemorySource, BlobSource, SliceSource, readAll, readText } from './io/bytes.js';
