@@ -210,7 +210,7 @@ export class Engine {
     for (const t of tasks) taskNames.add(t);
     // masks: the config's, then masks/<task>/checkpoint.pth for every task name the model's files mention
     const masks: ModelMask[] = [];
-    const listed = (dir as { list?: () => string[] }).list?.() ?? [];
+    const listed = await dir.list?.().catch(() => []) ?? [];
     const cands = new Set<string>();
     if (cfg.model.weight_mask_path) cands.add(cfg.model.weight_mask_path);
     for (const f of listed) if (/(^|\/)masks\/[^/]+\/checkpoint\.pth$/.test(f)) cands.add(f);

@@ -3,8 +3,7 @@
 // Query: ?model=<folder URL>&config=<decode config inside it>&backend=auto|cpu|webgpu (tests point it at the fixture).
 import type { Backend, DeviceInfo, ModelSource, Request, WorkerEvent } from './protocol.js';
 import type { AudioInput, ModelInfo, RunResult, TrainStep } from './engine.js';
-import type { FileProgress } from './fetch-directory.js';
-import { pickedEntries } from './model-dir.js';
+import { pickedEntries, type FileProgress } from './model-dir.js';
 
 /** The model the page opens by default (served by `npm run web`; any static host works). */
 export const DEFAULT_MODEL = { base: '/models/tiny/', config: 'decode_config.yaml' };
@@ -48,13 +47,14 @@ worker.onerror = (e) => setStatus(`error: the engine worker failed (${e.message 
 let model: ModelInfo | null = null;
 let busy = false;
 let backendName = '';
+let modelLabel = '';
 function setStatus(text: string, kind: 'ready' | 'busy' | 'error' | '' = ''): void {
   const s = $('status');
   s.textContent = text;
   s.className = `status ${kind}`;
 }
 function readyStatus(): void {
-  setStatus(model ? `ready · ${model.name}${model.config} · ${backendName}` : 'no model loaded', model ? 'ready' : '');
+  setStatus(model ? `ready · ${modelLabel}${model.config} · ${backendName}` : 'no model loaded', model ? 'ready' : '');
 }
 function setBusy(b: boolean, what = ''): void {
   busy = b;
@@ -131,6 +131,10 @@ function setupSources(): void {
     if (dc) $<HTMLInputElement>('config').value = dc;
   };
   $('load').onclick = () => void load();
+  $('clear-cache').onclick = async () => {
+    const ok = await (globalThis.caches?.delete('ahamask-models') ?? Promise.resolve(false));
+    $('model-summary').textContent = ok ? 'cached model files deleted: the next load downloads them again' : 'no cached model files';
+  };
 }
 
 async function load(): Promise<void> {
@@ -144,7 +148,11 @@ async function load(): Promise<void> {
     }
     const name = ((picked[0].file as File & { webkitRelativePath?: string }).webkitRelativePath || '').split('/')[0] || 'folder';
     source = { kind: 'files', name, entries: picked };
-  } else source = { kind: 'url', base: sel.value };
+    modelLabel = `${name}/`;
+  } else {
+    source = { kind: 'url', base: sel.value, cache: q.get('cache') !== '0' };
+    modelLabel = sel.value;
+  }
   files.clear();
   $('files').querySelector('tbody')!.replaceChildren();
   $('progress').hidden = false;
@@ -169,7 +177,7 @@ async function load(): Promise<void> {
 }
 
 function showModel(m: ModelInfo, ms: number): void {
-  $('model-summary').textContent = `${m.name}${m.config} · ${m.summary} · loaded in ${(ms / 1000).toFixed(1)} s`;
+  $('model-summary').textContent = `${modelLabel}${m.config} · ${m.summary} · loaded in ${(ms / 1000).toFixed(1)} s`;
   const ex = $<HTMLSelectElement>('example');
   ex.replaceChildren(...m.examples.map((e) => new Option(e.label, e.path)));
   audio = m.examples.length ? { kind: 'path', path: m.examples[0].path } : null;

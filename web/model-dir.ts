@@ -1,27 +1,7 @@
 // Directories the page reads a SALMONN folder through: a folder the user picked (browser Files), and a wrapper that
 // resolves the config's paths the way a researcher means them whatever folder the config was written from.
-import { BlobSource, type ByteSource, type Directory } from '../src/io/bytes.js';
+import type { ByteSource, Directory } from '../src/io/bytes.js';
 import { FormatError } from '../src/errors.js';
-
-/** A picked folder (`<input webkitdirectory>`): paths relative to the folder itself (its own name dropped). */
-export class FileListDirectory implements Directory {
-  readonly files = new Map<string, Blob>();
-  constructor(entries: Iterable<{ path: string; file: Blob }>, readonly name = '<picked folder>', readonly onOpen?: (rel: string, size: number) => void) {
-    for (const e of entries) this.files.set(e.path, e.file);
-  }
-  async open(rel: string): Promise<ByteSource> {
-    const f = this.files.get(rel);
-    if (!f) throw new FormatError(`${this.name}/${rel}`, 'no such file');
-    this.onOpen?.(rel, f.size);
-    return new BlobSource(f, `${this.name}/${rel}`);
-  }
-  async exists(rel: string): Promise<boolean> {
-    return this.files.has(rel);
-  }
-  list(): string[] {
-    return [...this.files.keys()].sort();
-  }
-}
 
 /**
  * Drops the top folder of `webkitRelativePath` ("demo/vicuna/config.json" -> "vicuna/config.json").
@@ -62,9 +42,13 @@ export class LenientDirectory implements Directory {
     }
     return p;
   }
-  /** Every file, when the inner directory can list them (a picked folder can; a URL cannot). */
-  list(): string[] {
-    return (this.inner as { list?: () => string[] }).list?.() ?? [];
+  /** Every file, when the inner directory can list them (a picked folder can; a URL without a manifest cannot). */
+  async list(): Promise<string[]> {
+    try {
+      return (await this.inner.list?.()) ?? [];
+    } catch {
+      return [];
+    }
   }
   async exists(rel: string): Promise<boolean> {
     return (await this.resolve(rel)) !== null;
@@ -73,5 +57,36 @@ export class LenientDirectory implements Directory {
     const r = await this.resolve(rel);
     if (r === null) throw new FormatError(`${this.inner.name}${rel}`, 'no such file');
     return this.inner.open(r);
+  }
+}
+
+/** Per-file progress the page shows (bytes read of each file). */
+export interface FileProgress {
+  file: string;
+  loaded: number;
+  /** -1 while unknown. */
+  total: number;
+  done: boolean;
+}
+
+/**
+ * Reports every opened file once it is readable (its size), so files that need no download (a picked folder,
+ * a Cache Storage hit, lazy Range reads) show up in the per-file list as well as downloaded ones.
+ */
+export class ReportingDirectory implements Directory {
+  constructor(readonly inner: Directory, readonly onFile: (p: FileProgress) => void) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  exists(rel: string): Promise<boolean> {
+    return this.inner.exists(rel);
+  }
+  async list(): Promise<string[]> {
+    return (await this.inner.list?.()) ?? [];
+  }
+  async open(rel: string): Promise<ByteSource> {
+    const src = await this.inner.open(rel);
+    this.onFile({ file: rel, loaded: src.size, total: src.size, done: true });
+    return src;
   }
 }

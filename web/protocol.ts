@@ -1,11 +1,11 @@
 // Messages between the page (main.ts) and the engine worker (worker.ts).
-import type { FileProgress } from './fetch-directory.js';
+import type { FileProgress } from './model-dir.js';
 import type { RunOptions, TrainOptions, TrainStep } from './engine.js';
 
 export type Backend = 'auto' | 'cpu' | 'webgpu';
 
 export type ModelSource =
-  | { kind: 'url'; base: string }
+  | { kind: 'url'; base: string; cache: boolean }
   | { kind: 'files'; name: string; entries: { path: string; file: File }[] };
 
 export type Request = { id: number } & (

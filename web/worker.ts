@@ -3,8 +3,8 @@
 // Cancel is a separate message that sets a flag the running call checks after every token / step.
 import { Device } from '../src/tensor/device.js';
 import { readAll } from '../src/io/bytes.js';
-import { FetchDirectory, type FileProgress } from './fetch-directory.js';
-import { FileListDirectory, LenientDirectory } from './model-dir.js';
+import { BlobDirectory, UrlDirectory } from '../src/io/directories.js';
+import { LenientDirectory, ReportingDirectory, type FileProgress } from './model-dir.js';
 import { Engine, maskCheckpointBytes, type Target } from './engine.js';
 import type { DeviceInfo, Request, WorkerEvent } from './protocol.js';
 
@@ -55,13 +55,20 @@ async function handle(req: Request): Promise<unknown> {
       engine?.dispose();
       engine = null;
       const onFile = (p: FileProgress): void => post({ t: 'file', p });
-      const inner = req.source.kind === 'url'
-        ? new FetchDirectory(req.source.base, onFile)
-        : new FileListDirectory(req.source.entries, req.source.name, (rel, size) => onFile({ file: rel, loaded: size, total: size, done: true }));
-      const dir = new LenientDirectory(inner);
+      // URL folders go through Cache Storage by default (a second visit reads nothing from the network);
+      // ?cache=0 reads lazily with Range requests instead. The worker's location resolves relative bases.
+      const src = req.source;
+      const inner = src.kind === 'url'
+        ? new UrlDirectory(new URL(src.base, self.location.href), {
+          // a bound fetch: UrlDirectory calls its stored fetch as a method, which a worker's fetch refuses
+          fetch: (input, init) => fetch(input, init),
+          cache: src.cache ? 'ahamask-models' : false,
+          onProgress: (p) => onFile({ file: p.file, loaded: p.loaded, total: p.total || -1, done: p.status === 'done' }),
+        })
+        : new BlobDirectory(new Map(src.entries.map((e) => [e.path, e.file])), src.name);
+      const dir = new LenientDirectory(new ReportingDirectory(inner, onFile));
       const t0 = performance.now();
       engine = await Engine.open(dir, req.config, target!, (p) => post({ t: 'stage', stage: p.stage, done: p.done, total: p.total }));
-      if (inner instanceof FetchDirectory) inner.forget();
       return { info: engine.info, device: info, ms: performance.now() - t0 };
     }
     case 'run': {

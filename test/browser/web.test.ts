@@ -87,14 +87,19 @@ async function setup(): Promise<Env> {
   const log: string[] = [];
   page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
-  await page.goto(`${url}?model=${encodeURIComponent(C!.base)}&config=${encodeURIComponent(C!.config)}`);
+  const fail = async (msg: string): Promise<never> => {
+    await browser.close().catch(() => {});
+    server.close();
+    throw new Error(`${msg}\n${log.join('\n')}`);
+  };
   try {
+    await page.goto(`${url}?model=${encodeURIComponent(C!.base)}&config=${encodeURIComponent(C!.config)}`, { timeout: 60_000 });
     await page.getByTestId('status').filter({ hasText: /ready|error/ }).waitFor({ timeout: 180_000 });
   } catch (e) {
-    throw new Error(`the page did not reach ready: ${(e as Error).message}\n${log.join('\n')}`);
+    return fail(`the page did not reach ready: ${(e as Error).message}`);
   }
   const status = await page.getByTestId('status').textContent();
-  if (!/ready/.test(status ?? '')) throw new Error(`the page did not load the model: ${status}\n${log.join('\n')}`);
+  if (!/ready/.test(status ?? '')) return fail(`the page did not load the model: ${status}`);
   timings.push(`build+launch+load ${Date.now() - t0} ms`);
   console.log(`web.test: screenshots in ${shots}`);
   return { browser, page, server, dir, shots, log };
