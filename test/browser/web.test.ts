@@ -63,6 +63,7 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 interface Env {
+  url: string;
   browser: Browser;
   page: Page;
   server: Server;
@@ -102,7 +103,7 @@ async function setup(): Promise<Env> {
   if (!/ready/.test(status ?? '')) return fail(`the page did not load the model: ${status}`);
   timings.push(`build+launch+load ${Date.now() - t0} ms`);
   console.log(`web.test: screenshots in ${shots}`);
-  return { browser, page, server, dir, shots, log };
+  return { url, browser, page, server, dir, shots, log };
 }
 const env = (): Promise<Env> => (envP ??= setup());
 
@@ -222,6 +223,62 @@ test('a few training steps in the tab lower the loss; the trained mask is shown'
   assert.ok(hist.at(-1)! < hist[0], `loss did not go down: ${hist.join(', ')}`);
   assert.is(await page.getByTestId('mask').inputValue(), 'trained');
   await shot('5-trained');
+});
+
+test('a chosen WAV file and an uploaded checkpoint.pth run like the example and the model mask', async () => {
+  if (caseName !== 'tiny') return; // the oracle for a second clip exists for the fixture only
+  const { page } = await env();
+  const dir = MODEL_MOUNTS[C.base];
+  await page.locator('#mask-file').setInputFiles(join(dir, 'masks/tiny_task/checkpoint.pth'));
+  await page.waitForFunction(() => (document.querySelector('[data-testid=mask]') as HTMLSelectElement).value === 'upload:checkpoint.pth');
+  const onUpload = Number(await page.getByTestId('heads-on').getAttribute('data-on'));
+  assert.is(onUpload, 7); // the fixture mask: L0H1, L1H0, L1H2, L2H2, L2H3 off
+  await page.locator('#audio-file').setInputFiles(join(dir, 'audio/speech_espeak.wav'));
+  await page.locator('#audio-label').filter({ hasText: 'speech_espeak.wav' }).waitFor();
+  const want = JSON.parse(readFileSync(join(dir, 'expected/speech_espeak/mask_only/generation.json'), 'utf8')).text_ahamask_decode;
+  assert.is(await runAndRead(page), want);
+  await shot('6-uploaded');
+});
+
+test('Cancel stops a running generation early and keeps the streamed text', async () => {
+  const { page } = await env();
+  await page.getByTestId('example').selectOption(C.clip);
+  await page.getByTestId('mask').selectOption('none');
+  await page.getByTestId('prompt').fill(C.prompt);
+  await page.locator('#max-tokens').fill('200');
+  await page.getByTestId('run').click();
+  await page.waitForFunction(() => ((document.querySelector('[data-testid=output]') as HTMLElement).textContent ?? '').length > 0, undefined, { timeout: 180_000 });
+  await page.getByTestId('cancel').click();
+  await page.locator('[data-testid=output][data-done="1"]').waitFor({ timeout: 60_000 });
+  const meta = (await page.locator('#output-meta').textContent()) ?? '';
+  assert.match(meta, /^cancelled/);
+  const n = Number(/(\d+) tokens/.exec(meta)?.[1]);
+  assert.ok(n >= 1 && n < 200, `stopped after ${n} tokens`);
+  assert.ok(((await page.getByTestId('output').textContent()) ?? '').length > 0);
+  assert.match((await page.getByTestId('status').textContent()) ?? '', /ready/);
+});
+
+test('without WebGPU the page says so and runs on the CPU backend', async () => {
+  const { url } = await env();
+  // Chromium without --enable-unsafe-webgpu: no adapter for a headless page, so the worker falls back
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS.filter((a) => a !== '--enable-unsafe-webgpu'), timeout: 30_000 });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(`${url}?model=${encodeURIComponent(C.base)}&config=${encodeURIComponent(C.config)}`, { timeout: 60_000 });
+    await page.getByTestId('status').filter({ hasText: /ready|error/ }).waitFor({ timeout: 180_000 });
+    assert.match((await page.getByTestId('status').textContent()) ?? '', /ready.*CPU/);
+    assert.ok(await page.locator('#nogpu').isVisible(), 'the no-WebGPU banner is shown');
+    assert.match((await page.locator('#nogpu').textContent()) ?? '', /CPU backend/);
+    await page.screenshot({ path: join((await env()).shots, '7-no-webgpu.png'), fullPage: false });
+    if (C.expectMask !== null) {
+      await page.getByTestId('example').selectOption(C.clip);
+      await page.getByTestId('mask').selectOption(C.maskValue);
+      await page.locator('#mask-name').filter({ hasText: 'checkpoint.pth' }).waitFor();
+      assert.is(await runAndRead(page), C.expectMask);
+    }
+  } finally {
+    await browser.close().catch(() => {});
+  }
 });
 
 test.after(async () => {
