@@ -1,6 +1,6 @@
 // `npm run web`: bundles the page (web/main.ts and the engine worker web/worker.ts, esbuild, platform browser) into a
 // static folder and serves it on 127.0.0.1 with the model folders read-only:
-//   /models/demo/  -> checkpoints/demo/                    (the demo SALMONN)
+//   /models/demo/  -> checkpoints/demo/                    (the demo SALMONN; $AHAMASK_DEMO_DIR overrides)
 //   /models/tiny/  -> test/shared/fixtures/tiny-salmonn/    (the tiny test model)
 // The folder (default web/dist) can be hosted anywhere as is; put model folders next to it and pass ?model=<url>.
 // Options: --out DIR, --port N (default 8080; 0 = any free port), --build-only.
@@ -14,7 +14,7 @@ import * as esbuild from 'esbuild';
 export const WEB = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(WEB, '..');
 export const MODEL_MOUNTS: Record<string, string> = {
-  '/models/demo/': join(ROOT, 'checkpoints/demo'),
+  '/models/demo/': resolve(process.env.AHAMASK_DEMO_DIR ?? join(ROOT, 'checkpoints/demo')),
   '/models/tiny/': join(ROOT, 'test/shared/fixtures/tiny-salmonn'),
 };
 

@@ -178,6 +178,7 @@ async function load(): Promise<void> {
 
 function showModel(m: ModelInfo, ms: number): void {
   $('model-summary').textContent = `${modelLabel}${m.config} · ${m.summary} · loaded in ${(ms / 1000).toFixed(1)} s`;
+  $('model-summary').dataset.loadMs = ms.toFixed(1);
   const ex = $<HTMLSelectElement>('example');
   ex.replaceChildren(...m.examples.map((e) => new Option(e.label, e.path)));
   audio = m.examples.length ? { kind: 'path', path: m.examples[0].path } : null;
@@ -516,6 +517,8 @@ async function runClip(): Promise<void> {
   try {
     const r = await call<RunResult>({ t: 'run', opts });
     out.textContent = r.text;
+    out.dataset.ms = r.ms.toFixed(1);
+    out.dataset.tokens = String(r.tokens);
     const mask = maskSel === 'none' ? 'no mask' : `mask ${editor.name} (${countOn(editor.logits, editor.L, editor.H)} heads on)`;
     $('output-meta').textContent = `${r.cancelled ? 'cancelled · ' : ''}${r.tokens} tokens in ${(r.ms / 1000).toFixed(2)} s (${((1000 * r.tokens) / r.ms).toFixed(1)} tokens/s incl. the encoders) · ${opts.numBeams > 1 ? `beam ${opts.numBeams}` : 'greedy'} · ${mask} · stop: ${r.stopReason}`;
   } catch (e) {

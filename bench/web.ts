@@ -1,0 +1,85 @@
+// The web page next to Node: model load time and per-clip latency (greedy, the config's max_new_tokens, one
+// warm-up run first in both) of the same engine code (web/engine.ts), in Node on the bench adapter and in headless
+// Chromium through the page (web/, driven by its data-testids). Ratio = Node ms / Chromium ms (> 1: the page is
+// faster). On this machine the adapters differ (Node: Dawn on the bench adapter; Chromium: its own, SwiftShader
+// headless), so the adapter of each side is printed with the rows.
+// AHAMASK_BENCH_WEB_MODEL=tiny (default) | demo picks the model folder (web/build.ts mounts).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { openDirectory } from '../src/node/files.js';
+import { Engine } from '../web/engine.js';
+import { LenientDirectory } from '../web/model-dir.js';
+import { buildWeb, serveWeb, MODEL_MOUNTS } from '../web/build.js';
+import type { Ctx } from './harness.js';
+
+const CHROMIUM = process.env.AHAMASK_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+export async function run(ctx: Ctx): Promise<void> {
+  const which = process.env.AHAMASK_BENCH_WEB_MODEL ?? 'tiny';
+  const base = `/models/${which}/`;
+  const folder = MODEL_MOUNTS[base];
+  if (!folder || !existsSync(folder)) throw new Error(`bench web: no model folder for ${which} (${folder ?? 'unknown'})`);
+  const config = 'decode_config.yaml';
+  const nClips = ctx.quick ? 1 : 3;
+
+  // ---- Node
+  const t0 = performance.now();
+  const e = await Engine.open(new LenientDirectory(openDirectory(folder)), config, ctx.dev);
+  const nodeLoad = performance.now() - t0;
+  const clips = e.info.examples.slice(0, nClips);
+  const prompt = e.info.prompts[0] ?? '';
+  const runOpts = (path: string) => ({ audio: { kind: 'path' as const, path }, prompt, mask: null, numBeams: 1, maxNewTokens: e.info.generate.maxNewTokens });
+  await e.run(runOpts(clips[0].path), () => {}, () => false); // warm-up: pipelines compile once
+  const nodeMs: number[] = [];
+  const nodeTokens: number[] = [];
+  for (const c of clips) {
+    const r = await e.run(runOpts(c.path), () => {}, () => false);
+    nodeMs.push(r.ms);
+    nodeTokens.push(r.tokens);
+  }
+  e.dispose();
+
+  // ---- Chromium (the page)
+  const dir = mkdtempSync(join(tmpdir(), 'ahamask-bench-web-'));
+  const { server, url } = await (async () => {
+    await buildWeb(join(dir, 'site'), { sourcemap: false, minify: true });
+    return serveWeb(join(dir, 'site'), 0);
+  })();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
+  let adapter = '';
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${url}?model=${encodeURIComponent(base)}&config=${config}`);
+    await page.getByTestId('status').filter({ hasText: /ready|error/ }).waitFor({ timeout: 300_000 });
+    const status = (await page.getByTestId('status').textContent()) ?? '';
+    if (!/ready/.test(status)) throw new Error(`bench web: the page did not load the model: ${status}`);
+    adapter = ((await page.locator('#device').textContent()) ?? '').split(' · features')[0];
+    const pageLoad = Number(await page.locator('#model-summary').getAttribute('data-load-ms'));
+    await page.locator('#decoding').selectOption('greedy');
+    await page.getByTestId('mask').selectOption('none');
+    await page.getByTestId('prompt').fill(prompt);
+    const runClip = async (path: string): Promise<{ ms: number; tokens: number }> => {
+      await page.getByTestId('example').selectOption(path);
+      await page.getByTestId('run').click();
+      await page.locator('[data-testid=output][data-done="1"]').waitFor({ timeout: 600_000 });
+      const out = page.getByTestId('output');
+      return { ms: Number(await out.getAttribute('data-ms')), tokens: Number(await out.getAttribute('data-tokens')) };
+    };
+    await runClip(clips[0].path); // warm-up
+    ctx.report({ kernel: `web: load ${which} (chromium page)`, shape: 'fetch + parse + place', dtype: 'keep', gpu_ms: null, wall_ms: pageLoad, baseline: 'node (same engine)', ratio: nodeLoad / pageLoad, note: adapter });
+    ctx.report({ kernel: `web: load ${which} (node)`, shape: 'read + parse + place', dtype: 'keep', gpu_ms: null, wall_ms: nodeLoad, note: `${ctx.dev.adapterInfo.vendor} ${ctx.dev.adapterInfo.description}`.trim() });
+    for (let i = 0; i < clips.length; i++) {
+      const r = await runClip(clips[i].path);
+      ctx.report({ kernel: `web: clip ${clips[i].label.split(' ')[0]} (chromium page)`, shape: `greedy, ${r.tokens} new tokens`, dtype: 'keep', gpu_ms: null, wall_ms: r.ms, baseline: 'node (same engine)', ratio: nodeMs[i] / r.ms, note: adapter });
+      ctx.report({ kernel: `web: clip ${clips[i].label.split(' ')[0]} (node)`, shape: `greedy, ${nodeTokens[i]} new tokens`, dtype: 'keep', gpu_ms: null, wall_ms: nodeMs[i] });
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (!ctx.json) console.log(`web bench adapters: chromium = ${adapter}; node = ${ctx.dev.adapterInfo.vendor} ${ctx.dev.adapterInfo.architecture} ${ctx.dev.adapterInfo.description}`.trim());
+}
