@@ -19,6 +19,9 @@ const typecheck = only.length === 0;
 if (typecheck) {
   const rc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], false);
   if (rc === 0) passed++; else { failed++; console.log('FAIL typecheck (tsc --noEmit)'); }
+  // the web page (web/, bundled by esbuild, which does not type-check)
+  const rcWeb = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'web/tsconfig.json'], false);
+  if (rcWeb === 0) passed++; else { failed++; console.log('FAIL typecheck web (tsc -p web/tsconfig.json)'); }
 }
 // One process per file: a crash or a hang in one file cannot hide the others' results.
 for (const f of files) {
