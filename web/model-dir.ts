@@ -1,6 +1,6 @@
 // Directories the page reads a SALMONN folder through: a folder the user picked (browser Files), and a wrapper that
 // resolves the config's paths the way a researcher means them whatever folder the config was written from.
-import type { ByteSource, Directory } from '../src/io/bytes.js';
+import { joinName, type ByteSource, type Directory } from '../src/io/bytes.js';
 import { FormatError } from '../src/errors.js';
 
 /**
@@ -55,7 +55,7 @@ export class LenientDirectory implements Directory {
   }
   async open(rel: string): Promise<ByteSource> {
     const r = await this.resolve(rel);
-    if (r === null) throw new FormatError(`${this.inner.name}${rel}`, 'no such file');
+    if (r === null) throw new FormatError(joinName(this.inner.name, rel), 'no such file');
     return this.inner.open(r);
   }
 }
