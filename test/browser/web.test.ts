@@ -82,8 +82,9 @@ async function setup(): Promise<Env> {
   const t0 = Date.now();
   await buildWeb(join(dir, 'site'), { sourcemap: false });
   const { server, url } = await serveWeb(join(dir, 'site'), 0);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
-  const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1360, height: 1000 } });
+  // a fake microphone (Chromium's test tone) for the recording test
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'], timeout: 30_000 });
+  const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1360, height: 1000 }, permissions: ['microphone'] });
   const page = await ctx.newPage();
   const log: string[] = [];
   page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
@@ -238,6 +239,21 @@ test('a chosen WAV file and an uploaded checkpoint.pth run like the example and 
   const want = JSON.parse(readFileSync(join(dir, 'expected/speech_espeak/mask_only/generation.json'), 'utf8')).text_ahamask_decode;
   assert.is(await runAndRead(page), want);
   await shot('6-uploaded');
+});
+
+test('a microphone recording is decoded, resampled to 16 kHz and run', async () => {
+  const { page } = await env();
+  await page.getByTestId('mask').selectOption(C.maskValue);
+  await page.locator('#record').click();
+  await page.locator('#audio-label').filter({ hasText: 'recording' }).waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1500);
+  await page.locator('#record').click();
+  await page.locator('#audio-label').filter({ hasText: /using the recording|could not/ }).waitFor({ timeout: 30_000 });
+  const label = (await page.locator('#audio-label').textContent()) ?? '';
+  assert.match(label, /using the recording \([\d.]+ s at \d+ Hz, resampled to 16 kHz\)/);
+  await runAndRead(page);
+  const meta = (await page.locator('#output-meta').textContent()) ?? '';
+  assert.match(meta, /^\d+ tokens/);
 });
 
 test('Cancel stops a running generation early and keeps the streamed text', async () => {
