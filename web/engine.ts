@@ -45,6 +45,8 @@ export interface ModelInfo {
   prompt: string;
   /** Instructions known to the model's prompt files (the <Speech> prefix removed). */
   prompts: string[];
+  /** The test instruction of each task (test_prompt_path), for one-click choice. */
+  taskPrompts: { task: string; prompt: string }[];
   /** Tasks the page can train a mask for (annotations with a mask/train prompt). */
   tasks: string[];
   generate: { numBeams: number; maxNewTokens: number };
@@ -182,6 +184,11 @@ export class Engine {
     const tp = (await readJsonIf(dir, cfg.model.test_prompt_path)) as Record<string, string | string[]> | null;
     const trp = (await readJsonIf(dir, cfg.model.prompt_path)) as Record<string, string | string[]> | null;
     const taskNames = new Set<string>();
+    const taskPrompts: { task: string; prompt: string }[] = [];
+    for (const [task, v] of Object.entries(tp ?? {})) {
+      const p = strip(Array.isArray(v) ? v[0] ?? '' : v);
+      if (p) taskPrompts.push({ task, prompt: p });
+    }
     for (const d of [tp, trp]) {
       for (const [task, v] of Object.entries(d ?? {})) {
         taskNames.add(task);
@@ -233,6 +240,7 @@ export class Engine {
       defaultMask,
       prompt: strip(cfg.prompt),
       prompts: [...prompts],
+      taskPrompts,
       tasks,
       generate: { numBeams: beams, maxNewTokens: cfg.generate.max_new_tokens },
     };

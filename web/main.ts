@@ -185,7 +185,17 @@ function showModel(m: ModelInfo, ms: number): void {
   $('audio-label').textContent = m.examples.length ? '' : 'no example clips in this folder: choose a file or record';
   void previewExample();
   $('prompt-list').replaceChildren(...m.prompts.map((p) => new Option(p)));
-  $<HTMLInputElement>('prompt').value = m.prompt;
+  $<HTMLInputElement>('prompt').value = m.prompt || (m.defaultMask ? '' : m.taskPrompts[0]?.prompt ?? '');
+  $('chips').replaceChildren(...m.taskPrompts.map(({ task, prompt }) => {
+    const b = document.createElement('button');
+    b.textContent = task;
+    b.title = prompt;
+    b.onclick = () => {
+      $<HTMLSelectElement>('mask').value = 'none';
+      void onMaskSelect().then(() => ($<HTMLInputElement>('prompt').value = prompt));
+    };
+    return b;
+  }));
   const ms_ = $<HTMLSelectElement>('mask');
   ms_.replaceChildren(new Option('none', 'none'), ...m.masks.map((k) => new Option(k.name, `model:${k.path}`)));
   maskCache.clear();

@@ -38,6 +38,7 @@ test('describes the model: layout, examples, masks, prompts, tasks, decoding', (
   assert.equal(i.masks, [{ name: 'tiny_task', path: 'masks/tiny_task/checkpoint.pth' }]);
   assert.is(i.defaultMask, 'tiny_task');
   assert.equal(i.tasks, ['asr']);
+  assert.equal(i.taskPrompts, []); // the fixture's test prompts are empty (mask prompts)
   assert.equal(i.generate, { numBeams: 1, maxNewTokens: 20 });
 });
 
