@@ -48,7 +48,7 @@ const CASES: Record<string, () => WebCase> = {
     return {
       base: '/models/demo/', config: 'decode_config.yaml', clip: clips[0].path,
       prompt: 'Recognize the digits in the speech.', maskValue: 'model:masks/asr/checkpoint.pth',
-      expectPrompt: null, expectMask: null, trainTask: 'asr', trainSteps: 6, trainLr: 0.5,
+      expectPrompt: null, expectMask: null, trainTask: 'asr', trainSteps: 8, trainLr: 1,
     };
   },
 };
@@ -243,7 +243,9 @@ test('a chosen WAV file and an uploaded checkpoint.pth run like the example and 
 
 test('a microphone recording is decoded, resampled to 16 kHz and run', async () => {
   const { page } = await env();
-  await page.getByTestId('mask').selectOption(C.maskValue);
+  await page.getByTestId('mask').selectOption('none');
+  await page.getByTestId('prompt').fill(C.prompt);
+  await page.locator('#max-tokens').fill('3');
   await page.locator('#record').click();
   await page.locator('#audio-label').filter({ hasText: 'recording' }).waitFor({ timeout: 30_000 });
   await page.waitForTimeout(1500);
@@ -272,6 +274,22 @@ test('Cancel stops a running generation early and keeps the streamed text', asyn
   assert.ok(n >= 1 && n < 200, `stopped after ${n} tokens`);
   assert.ok(((await page.getByTestId('output').textContent()) ?? '').length > 0);
   assert.match((await page.getByTestId('status').textContent()) ?? '', /ready/);
+});
+
+test('a folder picked on this computer loads through browser Files and runs', async () => {
+  const { page } = await env();
+  await page.getByTestId('model-source').selectOption('folder');
+  await page.locator('#folder').setInputFiles(MODEL_MOUNTS[C.base]);
+  await page.waitForFunction((cfg) => (document.querySelector('#config') as HTMLInputElement).value === cfg, C.config);
+  await page.locator('#load').click();
+  await page.getByTestId('status').filter({ hasText: /ready|error/ }).waitFor({ timeout: 180_000 });
+  assert.match((await page.getByTestId('status').textContent()) ?? '', /ready/);
+  if (C.expectMask === null) return;
+  await page.getByTestId('example').selectOption(C.clip);
+  await page.getByTestId('mask').selectOption(C.maskValue);
+  await page.locator('#mask-name').filter({ hasText: 'checkpoint.pth' }).waitFor();
+  assert.is(await runAndRead(page), C.expectMask);
+  await shot('8-folder');
 });
 
 test('without WebGPU the page says so and runs on the CPU backend', async () => {
