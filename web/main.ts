@@ -216,6 +216,11 @@ function showModel(m: ModelInfo, ms: number): void {
   drawChart([]);
   $('loss').textContent = '–';
   $('train-heads').textContent = '–';
+  $('train-meta').textContent = '';
+  $('output').textContent = '';
+  $('output-meta').textContent = '';
+  $<HTMLInputElement>('audio-file').value = '';
+  $<HTMLInputElement>('mask-file').value = '';
 }
 
 // ---- audio ----------------------------------------------------------------------------------------------------
@@ -246,6 +251,7 @@ function setupAudio(): void {
   $<HTMLSelectElement>('example').onchange = () => {
     audio = { kind: 'path', path: $<HTMLSelectElement>('example').value };
     $('audio-label').textContent = '';
+    $<HTMLInputElement>('audio-file').value = '';
     void previewExample();
   };
   $<HTMLInputElement>('audio-file').onchange = () => {
