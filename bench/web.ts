@@ -4,20 +4,28 @@
 // faster). On this machine the adapters differ (Node: Dawn on the bench adapter; Chromium: its own, SwiftShader
 // headless), so the adapter of each side is printed with the rows.
 // AHAMASK_BENCH_WEB_MODEL=tiny (default) | demo picks the model folder (web/build.ts mounts).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// Then our matmul and attention next to tfjs-webgpu in one Chromium page (bench/web-kernels-page.ts).
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as esbuild from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { openDirectory } from '../src/node/files.js';
 import { Engine } from '../web/engine.js';
 import { LenientDirectory } from '../web/model-dir.js';
-import { buildWeb, serveWeb, MODEL_MOUNTS } from '../web/build.js';
+import { buildWeb, serveWeb, MODEL_MOUNTS, ROOT as ROOT_DIR } from '../web/build.js';
 import type { Ctx } from './harness.js';
 
 const CHROMIUM = process.env.AHAMASK_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 export async function run(ctx: Ctx): Promise<void> {
+  await runPipeline(ctx);
+  await runKernels(ctx);
+}
+
+/** Model load and per-clip latency: the page in Chromium vs the same engine in Node. */
+async function runPipeline(ctx: Ctx): Promise<void> {
   const which = process.env.AHAMASK_BENCH_WEB_MODEL ?? 'tiny';
   const base = `/models/${which}/`;
   const folder = MODEL_MOUNTS[base];
@@ -82,4 +90,32 @@ export async function run(ctx: Ctx): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   if (!ctx.json) console.log(`web bench adapters: chromium = ${adapter}; node = ${ctx.dev.adapterInfo.vendor} ${ctx.dev.adapterInfo.architecture} ${ctx.dev.adapterInfo.description}`.trim());
+}
+
+/** Our matmul and attention next to tfjs-webgpu in the same Chromium page (bench/web-kernels-page.ts). */
+export async function runKernels(ctx: Ctx): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ahamask-bench-kernels-'));
+  const r = await esbuild.build({
+    entryPoints: [join(ROOT_DIR, 'bench/web-kernels-page.ts')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
+    outfile: join(dir, 'k.js'), logLevel: 'silent', minify: true,
+  });
+  if (r.errors.length) throw new Error(r.errors.map((e) => e.text).join('\n'));
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="k.js"></script>\n');
+  const { server, url } = await serveWeb(dir, 0, {});
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => (globalThis as { __kernels?: unknown }).__kernels !== undefined, undefined, { timeout: 30_000 });
+    const res = await page.evaluate((quick) => (globalThis as unknown as { __kernels: { run(o: { quick: boolean }): Promise<{ adapter: string; rows: { op: string; shape: string; ours_ms: number; tfjs_ms: number }[] }> } }).__kernels.run({ quick }), ctx.quick);
+    for (const row of res.rows) {
+      ctx.report({ kernel: `page: ${row.op}`, shape: row.shape, dtype: 'f32', gpu_ms: null, wall_ms: row.ours_ms, baseline: 'tfjs-webgpu (same page)', ratio: row.tfjs_ms / row.ours_ms, note: res.adapter });
+      ctx.report({ kernel: `page: tfjs-webgpu ${row.op}`, shape: row.shape, dtype: 'f32', gpu_ms: null, wall_ms: row.tfjs_ms });
+    }
+    if (!ctx.json) console.log(`page kernels adapter: ${res.adapter}`);
+  } finally {
+    await browser.close().catch(() => {});
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
