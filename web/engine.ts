@@ -10,7 +10,7 @@ import { decodeAudio, prepareWaveform, type DecodedAudio } from '../src/io/audio
 import { parseDecodeConfig, type DecodeConfig, type TrainConfig } from '../src/io/config.js';
 import { encodeMaskCheckpoint, readMaskCheckpoint } from '../src/io/mask.js';
 import { MemorySource } from '../src/io/bytes.js';
-import { Salmonn, checkMaskLength, type LoadProgress } from '../src/models/salmonn.js';
+import { Salmonn, checkMaskLength, type SalmonnLoadOptions } from '../src/models/salmonn.js';
 import { generate as runGenerate, generateOptionsFromConfig, GENERATE_DEFAULTS, type GenerateOptions, type StepModel } from '../src/models/generate.js';
 import type { Device } from '../src/tensor/device.js';
 import { SpeechCache } from '../src/train/cache.js';
@@ -140,7 +140,7 @@ export class Engine {
   private constructor(readonly model: Salmonn, readonly cfg: DecodeConfig, readonly dir: Directory, readonly configPath: string, readonly info: ModelInfo) {}
 
   /** Reads the decode config and loads SALMONN (no mask: the page passes one per run). */
-  static async open(dir: Directory, configPath: string, target: Target, onProgress?: (p: LoadProgress) => void): Promise<Engine> {
+  static async open(dir: Directory, configPath: string, target: Target, onProgress?: SalmonnLoadOptions['onProgress']): Promise<Engine> {
     const text = await readText(await dir.open(configPath));
     const warnings: string[] = [];
     const cfg = parseDecodeConfig(text, { file: configPath, cwd: '', warn: (m) => warnings.push(m) });
@@ -385,4 +385,3 @@ export function maskCheckpointBytes(logits: Float32Array): Uint8Array {
   return encodeMaskCheckpoint(Float32Array.from(logits));
 }
 
-export type { LoadProgress };

@@ -37,7 +37,7 @@ worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
     if (m.ok) p?.ok(m.value);
     else p?.fail(new Error(m.error));
   } else if (m.t === 'file') onFile(m.p);
-  else if (m.t === 'stage') onStage(m.stage, m.done, m.total);
+  else if (m.t === 'stage') onStage(m.stage, m.done, m.total, m.overall, m.file);
   else if (m.t === 'text') listeners.text.get(m.id)?.(m.text);
   else if (m.t === 'step') listeners.step.get(m.id)?.(m.s);
 };
@@ -101,9 +101,12 @@ function onFile(p: FileProgress): void {
   for (const r of files.values()) sum += Number(r.dataset.bytes ?? 0);
   $('files-summary').textContent = `${files.size} files · ${fmtBytes(sum)} read`;
 }
-function onStage(stage: string, done: number, total: number): void {
-  $('progress-bar').style.width = stage === 'done' ? '100%' : total > 0 ? `${((100 * done) / total).toFixed(1)}%` : '0';
-  $('progress-stage').textContent = stage === 'done' ? `weights on the device: ${fmtBytes(done)}` : total > 0 ? `placing ${stage} weights on the device: ${fmtBytes(done)} / ${fmtBytes(total)}` : `${stage}…`;
+function onStage(stage: string, done: number, total: number, overall?: number, file?: string): void {
+  const pct = stage === 'done' ? 100 : overall !== undefined ? overall : total > 0 ? (100 * done) / total : 0;
+  $('progress-bar').style.width = `${pct.toFixed(1)}%`;
+  $('progress-stage').textContent = stage === 'done'
+    ? `weights on the device: ${fmtBytes(done)}`
+    : total > 0 ? `placing ${stage} weights on the device${file ? ` (${file})` : ''}: ${fmtBytes(done)} / ${fmtBytes(total)}` : `${stage}…`;
 }
 
 function setupSources(): void {

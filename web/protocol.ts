@@ -34,6 +34,7 @@ export type WorkerEvent =
   | { t: 'reply'; id: number; ok: true; value: unknown }
   | { t: 'reply'; id: number; ok: false; error: string }
   | { t: 'file'; p: FileProgress }
-  | { t: 'stage'; stage: string; done: number; total: number }
+  /** Weight placement: bytes so far / in total, or (newer library) one file's bytes and an overall percentage. */
+  | { t: 'stage'; stage: string; done: number; total: number; overall?: number; file?: string }
   | { t: 'text'; id: number; text: string }
   | { t: 'step'; id: number; s: TrainStep };

@@ -46,6 +46,16 @@ async function initDevice(backend: 'auto' | 'cpu' | 'webgpu'): Promise<DeviceInf
   return deviceInfo;
 }
 
+/**
+ * Salmonn.load's progress, in either shape the library has used: { stage, done, total } (bytes placed so far)
+ * or the transformers.js-style { status, file, loaded, total, overall } of src/io/directories.ts.
+ */
+function onLoadProgress(p: unknown): void {
+  const q = p as { stage?: string; status?: string; file?: string; done?: number; loaded?: number; total?: number; overall?: number };
+  if (q.done !== undefined) post({ t: 'stage', stage: q.stage ?? '', done: q.done, total: q.total ?? 0 });
+  else post({ t: 'stage', stage: q.status === 'ready' ? 'done' : q.stage ?? q.status ?? '', done: q.loaded ?? 0, total: q.total ?? 0, overall: q.overall, file: q.file });
+}
+
 async function handle(req: Request): Promise<unknown> {
   switch (req.t) {
     case 'init':
@@ -68,7 +78,7 @@ async function handle(req: Request): Promise<unknown> {
         : new BlobDirectory(new Map(src.entries.map((e) => [e.path, e.file])), src.name);
       const dir = new LenientDirectory(new ReportingDirectory(inner, onFile));
       const t0 = performance.now();
-      engine = await Engine.open(dir, req.config, target!, (p) => post({ t: 'stage', stage: p.stage, done: p.done, total: p.total }));
+      engine = await Engine.open(dir, req.config, target!, onLoadProgress);
       return { info: engine.info, device: info, ms: performance.now() - t0 };
     }
     case 'run': {
