@@ -1,6 +1,6 @@
 // Configs: the original YAML schemas (decode_config.yaml for evaluate/cli, config.yaml for train) with the
 // original code's defaults, and typed readers for the model JSON configs (Whisper, BEATs cfg, LLaMA/Vicuna, BERT).
-import { parseDocument, LineCounter, isMap, isScalar, type Document } from 'yaml';
+import { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, type Document } from 'yaml';
 import { FormatError } from '../errors.js';
 import type { PyValue } from './pickle.js';
 
@@ -38,15 +38,47 @@ interface Ctx {
   warn: Warn;
 }
 
+/** Deepest YAML nesting accepted (the configs nest 3 levels; the yaml library recurses per level). */
+export const MAX_YAML_DEPTH = 64;
+
 /** Parses YAML 1.2 (core schema: `1e-6` is a number, `True` a bool). Syntax errors -> FormatError with the line. */
 export function parseYaml(text: string, file: string): { value: unknown; doc: Document; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { version: '1.2', schema: 'core', lineCounter, prettyErrors: false, uniqueKeys: true });
+  const where = (pos: number): string => `line ${lineCounter.linePos(pos).line}`;
+  preCheckNesting(text, file);
+  // uniqueKeys is checked below in linear time (the library compares each key with every earlier one)
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { version: '1.2', schema: 'core', lineCounter, prettyErrors: false, uniqueKeys: false });
+  } catch (e) {
+    if (e instanceof RangeError) throw new FormatError(file, `YAML nesting too deep (at most ${MAX_YAML_DEPTH} levels)`, { cause: e });
+    throw e;
+  }
   if (doc.errors.length) {
     const e = doc.errors[0];
     const lp = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
     const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new FormatError(file, `YAML syntax error at line ${lp.line}, column ${lp.col}: ${msg}`);
+  }
+  // nesting depth and duplicate keys, walking the nodes without recursion
+  const todo: Array<[unknown, number]> = [[doc.contents, 0]];
+  while (todo.length) {
+    const [node, depth] = todo.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      const pos = (node as { range?: [number, number, number] }).range?.[0] ?? 0;
+      if (depth >= MAX_YAML_DEPTH) throw new FormatError(file, `${where(pos)}: YAML nested deeper than ${MAX_YAML_DEPTH} levels`);
+      const seen = isMap(node) ? new Set<string>() : null;
+      for (const it of node.items as unknown[]) {
+        if (isPair(it)) {
+          if (seen && isScalar(it.key)) {
+            const k = String(it.key.value);
+            if (seen.has(k)) throw new FormatError(file, `${where(it.key.range?.[0] ?? pos)}: duplicate key '${k.slice(0, 80)}'`);
+            seen.add(k);
+          }
+          todo.push([it.key, depth + 1], [it.value, depth + 1]);
+        } else todo.push([it, depth + 1]);
+      }
+    }
   }
   let value: unknown;
   try {
@@ -54,7 +86,68 @@ export function parseYaml(text: string, file: string): { value: unknown; doc: Do
   } catch (e) {
     throw new FormatError(file, `YAML error: ${(e as Error).message}`, { cause: e });
   }
+  checkAcyclic(value, file, doc);
   return { value, doc, lineCounter };
+}
+
+/**
+ * A cheap linear bound on flow nesting ([ and {) before the parser sees the text: the library's parser and
+ * composer recurse per level. Brackets inside quoted strings count too, so the bound is generous.
+ */
+function preCheckNesting(text: string, file: string): void {
+  // block nesting: a stack of indentation widths (each deeper line opens a level; '- ' items open one more each)
+  const indents: number[] = [];
+  let ln = 0;
+  for (const raw of text.split('\n')) {
+    ln++;
+    const m = /^( *)((?:- +)*)(.?)/.exec(raw)!;
+    if (m[3] === '' && !m[2]) continue;
+    if (m[3] === '#') continue;
+    const ind = m[1].length;
+    while (indents.length && indents[indents.length - 1] > ind) indents.pop();
+    if (!indents.length || indents[indents.length - 1] < ind) indents.push(ind);
+    const dashes = m[2] ? m[2].split('-').length - 1 : 0;
+    if (indents.length + dashes > 4 * MAX_YAML_DEPTH) throw new FormatError(file, `line ${ln}: YAML nested deeper than ${MAX_YAML_DEPTH} levels`);
+  }
+  let depth = 0, line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    else if (c === 91 || c === 123) {
+      if (++depth > 4 * MAX_YAML_DEPTH) throw new FormatError(file, `line ${line}: YAML nested deeper than ${MAX_YAML_DEPTH} levels`);
+    } else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+}
+
+/** An alias inside its own anchor builds a value that contains itself: refused, naming the anchor. */
+function checkAcyclic(value: unknown, file: string, doc: Document): void {
+  const onPath = new Set<object>();
+  const stack: Array<[unknown, boolean]> = [[value, false]];
+  while (stack.length) {
+    const [v, leaving] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (leaving) {
+      onPath.delete(v);
+      continue;
+    }
+    if (onPath.has(v)) {
+      let anchor = '';
+      visitAliases(doc, (name) => { anchor ||= name; });
+      throw new FormatError(file, `YAML alias${anchor ? ` '*${anchor}'` : ''} refers to a node that contains it (a self-containing value)`);
+    }
+    onPath.add(v);
+    stack.push([v, true]);
+    for (const x of Array.isArray(v) ? v : v instanceof Map ? [...v.values()] : Object.values(v)) stack.push([x, false]);
+  }
+}
+
+function visitAliases(doc: Document, fn: (name: string) => void): void {
+  const todo: unknown[] = [doc.contents];
+  while (todo.length) {
+    const n = todo.pop();
+    if (isAlias(n)) fn(n.source);
+    else if (isMap(n) || isSeq(n)) for (const it of n.items as unknown[]) todo.push(...(isPair(it) ? [it.key, it.value] : [it]));
+  }
 }
 
 function lineOf(ctx: Ctx, path: string[]): string {
@@ -83,9 +176,10 @@ function section(ctx: Ctx, v: unknown, path: string[], required: boolean): Obj {
 }
 
 function warnUnknown(ctx: Ctx, obj: Obj, known: readonly string[], path: string[]): void {
-  for (const k of Object.keys(obj)) {
-    if (!known.includes(k)) ctx.warn(`${ctx.file}: ${lineOf(ctx, [...path, k])}unknown key '${[...path, k].join('.')}' (ignored)`);
-  }
+  // a few lines at most: finding a key's line is a linear search, so warning about each of 100k keys is quadratic
+  const unknown = Object.keys(obj).filter((k) => !known.includes(k));
+  for (const k of unknown.slice(0, 10)) ctx.warn(`${ctx.file}: ${lineOf(ctx, [...path, k])}unknown key '${[...path, k].join('.')}' (ignored)`);
+  if (unknown.length > 10) ctx.warn(`${ctx.file}: ${unknown.length - 10} more unknown key(s) in '${path.join('.') || '<root>'}' (ignored)`);
 }
 
 type Kind = 'num' | 'int' | 'bool' | 'str' | 'str?';
