@@ -72,7 +72,10 @@ export function parseYaml(text: string, file: string): { value: unknown; doc: Do
         if (isPair(it)) {
           if (seen && isScalar(it.key)) {
             const k = String(it.key.value);
-            if (seen.has(k)) throw new FormatError(file, `${where(it.key.range?.[0] ?? pos)}: duplicate key '${k.slice(0, 80)}'`);
+            if (seen.has(k)) {
+              const lp = lineCounter.linePos(it.key.range?.[0] ?? pos);
+              throw new FormatError(file, `YAML syntax error at line ${lp.line}, column ${lp.col}: map keys must be unique (duplicate key '${k.slice(0, 80)}')`);
+            }
             seen.add(k);
           }
           todo.push([it.key, depth + 1], [it.value, depth + 1]);
