@@ -1,7 +1,7 @@
 // Node implementation of the trainer's file system (src/train/fs.ts): atomic writes through src/node/files.ts.
 import { appendFile, mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { readFileBytes, writeFileAtomic } from '../node/files.js';
+import { checkWritableDestination, readFileBytes, writeFileAtomic } from '../node/files.js';
 import { FormatError } from '../errors.js';
 import type { TrainFs } from '../train/fs.js';
 
@@ -23,8 +23,18 @@ export class NodeTrainFs implements TrainFs {
     return writeFileAtomic(path, data);
   }
   async append(path: string, text: string): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
-    await appendFile(path, text);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (e) {
+      throw new FormatError(path, `cannot create its folder: ${(e as Error).message}`, { cause: e });
+    }
+    // the same destination rules as atomic writes: no device, FIFO or directory, nothing under /proc, /sys, /dev
+    await checkWritableDestination(path, dirname(path));
+    try {
+      await appendFile(path, text);
+    } catch (e) {
+      throw new FormatError(path, `cannot append: ${(e as Error).message}`, { cause: e });
+    }
   }
   async list(dir: string): Promise<string[]> {
     try {

@@ -155,7 +155,7 @@ export function openDirectory(path: string): Directory {
  * FIFO or socket at `path` (running as root, a rename over /dev/null replaces the device node), a folder that is
  * not a directory, or a pseudo file system (procfs, sysfs) where writes never complete.
  */
-async function checkWritableDestination(path: string, dir: string): Promise<void> {
+export async function checkWritableDestination(path: string, dir: string): Promise<void> {
   const abs = resolve(path);
   if (/^\/(proc|sys|dev)(\/|$)/.test(abs)) throw new FormatError(path, `refusing to write under /${abs.split('/')[1]} (not a place for output files)`);
   let st;
