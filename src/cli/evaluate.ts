@@ -12,7 +12,7 @@ import { encodeNpy } from '../io/npy.js';
 import { generateOptionsFromConfig } from '../models/generate.js';
 import { Salmonn, checkGenerateConfig, type LoadProgress, type StageName } from '../models/salmonn.js';
 import { parseAnnotations } from '../train/data.js';
-import { openFile, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
+import { checkOutputPath, openFile, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
 import { getDevice } from '../node/gpu.js';
 import type { Target } from '../models/weights.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -115,6 +115,7 @@ export async function loadFromConfig(configPath: string, cpu: boolean, rows: 'ba
   const cwd = process.cwd();
   const file = resolve(cwd, configPath);
   const cfg = parseDecodeConfig(await readTextFile(file), { file: configPath, cwd });
+  if (rows !== 1) await checkOutputPath(cfg.output_path, 'file');
   const fs = nodeFileSystem(cwd);
   const target: Target = cpu ? 'cpu' : await getDevice();
   const bar = new ProgressBar('loading');

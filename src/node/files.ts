@@ -150,14 +150,31 @@ export function openDirectory(path: string): Directory {
   return new NodeDirectory(resolve(path));
 }
 
+function refusePseudoFs(path: string): void {
+  const abs = resolve(path);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(abs)) throw new FormatError(path, `refusing to write under /${abs.split('/')[1]} (not a place for output files)`);
+}
+
+/**
+ * An early check of an output destination (before hours of work): `kind` 'file' refuses an existing directory,
+ * device, FIFO or socket at `path`; 'dir' refuses an existing non-directory; both refuse /proc, /sys and /dev.
+ * The writers check again when they write.
+ */
+export async function checkOutputPath(path: string, kind: 'file' | 'dir'): Promise<void> {
+  refusePseudoFs(path);
+  const st = await stat(path).catch(() => null);
+  if (!st) return;
+  if (kind === 'file' && !st.isFile()) throw new FormatError(path, `exists and is ${kindOf(st)}; refusing to replace it with a file`);
+  if (kind === 'dir' && !st.isDirectory()) throw new FormatError(path, `exists and is ${kindOf(st)}, not a directory for the outputs`);
+}
+
 /**
  * Refuses a destination that a rename would destroy or that cannot hold a file: an existing directory, device,
  * FIFO or socket at `path` (running as root, a rename over /dev/null replaces the device node), a folder that is
  * not a directory, or a pseudo file system (procfs, sysfs) where writes never complete.
  */
 export async function checkWritableDestination(path: string, dir: string): Promise<void> {
-  const abs = resolve(path);
-  if (/^\/(proc|sys|dev)(\/|$)/.test(abs)) throw new FormatError(path, `refusing to write under /${abs.split('/')[1]} (not a place for output files)`);
+  refusePseudoFs(path);
   let st;
   try {
     st = await lstat(path);
