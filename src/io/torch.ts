@@ -347,11 +347,12 @@ export const MAX_PY_DEPTH = 200;
  */
 export async function materialize(v: PyValue, file = '<pickle>'): Promise<PyValue> {
   const onPath = new Set<object>();
+  const short = (w: string): string => (w.length > 60 ? `...${w.slice(-57)}` : w || '<root>');
   const walk = async (x: PyValue, depth: number, where: string): Promise<PyValue> => {
     if (isStoredTensor(x)) return new TensorValue(x.dtype, x.shape.slice(), await x.read());
     if (!(Array.isArray(x) || x instanceof PyTuple || x instanceof Map)) return x;
-    if (onPath.has(x)) throw new FormatError(file, `${where || '<root>'} contains itself (a cyclic pickle structure)`);
-    if (depth >= MAX_PY_DEPTH) throw new FormatError(file, `${where || '<root>'}: containers nested deeper than ${MAX_PY_DEPTH} levels`);
+    if (onPath.has(x)) throw new FormatError(file, `${short(where)} contains itself (a cyclic pickle structure)`);
+    if (depth >= MAX_PY_DEPTH) throw new FormatError(file, `${short(where)}: containers nested deeper than ${MAX_PY_DEPTH} levels`);
     onPath.add(x);
     try {
       if (Array.isArray(x)) {

@@ -364,7 +364,13 @@ export class Salmonn {
 
   /** Reads and checks a mask checkpoint against the LLM config: L x (H + 1) entries, else a ShapeError. */
   static async readMask(fs: Directory, path: string, llama: LlamaConfig): Promise<Float32Array> {
-    if (!(await fs.exists(path))) throw new FormatError(path, 'mask checkpoint not found');
+    if (!(await fs.exists(path))) {
+      // exists() is false for a directory, FIFO or device too: open() says which (a missing file stays "not found")
+      await fs.open(path).then((x) => x.close?.(), (e: unknown) => {
+        if (e instanceof FormatError && /not a regular file/.test(e.message)) throw e;
+      });
+      throw new FormatError(path, 'mask checkpoint not found');
+    }
     const src = await fs.open(path);
     try {
       const m = await readMaskCheckpoint(src);

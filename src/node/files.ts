@@ -162,8 +162,25 @@ function refusePseudoFs(path: string): void {
  */
 export async function checkOutputPath(path: string, kind: 'file' | 'dir'): Promise<void> {
   refusePseudoFs(path);
-  const st = await stat(path).catch(() => null);
-  if (!st) return;
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw new FormatError(path, `cannot write there: ${(e as Error).message}`, { cause: e });
+  }
+  if (!st) {
+    // the nearest existing folder above must be a directory (mkdir -p creates the rest)
+    let up = dirname(resolve(path));
+    for (;;) {
+      const u = await stat(up).catch(() => null);
+      if (u) {
+        if (!u.isDirectory()) throw new FormatError(path, `cannot write there: ${up} is ${kindOf(u)}, not a directory`);
+        return;
+      }
+      if (dirname(up) === up) return;
+      up = dirname(up);
+    }
+  }
   if (kind === 'file' && !st.isFile()) throw new FormatError(path, `exists and is ${kindOf(st)}; refusing to replace it with a file`);
   if (kind === 'dir' && !st.isDirectory()) throw new FormatError(path, `exists and is ${kindOf(st)}, not a directory for the outputs`);
 }
@@ -197,6 +214,7 @@ export async function checkWritableDestination(path: string, dir: string): Promi
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const dir = dirname(resolve(path));
+  refusePseudoFs(path);
   try {
     await mkdir(dir, { recursive: true });
   } catch (e) {
