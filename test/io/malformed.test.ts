@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -100,6 +100,8 @@ test('every case: one clear line naming the file and key (or accepted when valid
   const t0 = performance.now();
   for (const c of cases) {
     const r = await runCase(c);
+    // AHAMASK_CORPUS_LOG=file: every case's outcome, for reading the messages
+    if (process.env.AHAMASK_CORPUS_LOG) appendFileSync(process.env.AHAMASK_CORPUS_LOG, `[${c.cls}] ${c.name} (${r.ms.toFixed(0)} ms): ${r.ok ? 'accepted' : r.message}\n`);
     if (r.ms > slowest.ms) slowest = { ms: r.ms, name: c.name };
     const where = `[${c.cls}] ${c.name}`;
     if (r.rss > MAX_RSS) failures.push(`${where}: process grew to ${(r.rss / 2 ** 30).toFixed(1)} GiB`);
