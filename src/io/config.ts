@@ -220,7 +220,7 @@ function get<T>(ctx: Ctx, obj: Obj, path: string[], kind: Kind, def?: T, range?:
     return def;
   }
   const bad = (what: string): never => {
-    throw new FormatError(ctx.file, `${lineOf(ctx, path)}'${name}' must be ${what}, got ${JSON.stringify(v)}`);
+    throw new FormatError(ctx.file, `${lineOf(ctx, path)}'${name}' must be ${what}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
   };
   switch (kind) {
     case 'num': if (typeof v !== 'number' || !Number.isFinite(v)) bad('a finite number'); break;
@@ -576,7 +576,7 @@ function jget<T>(o: Obj, file: string, key: string, kind: 'num' | 'int' | 'bool'
     return def;
   }
   const ok = kind === 'num' ? typeof v === 'number' && Number.isFinite(v) : kind === 'int' ? typeof v === 'number' && Number.isSafeInteger(v) : kind === 'bool' ? typeof v === 'boolean' : typeof v === 'string';
-  if (!ok) throw new FormatError(file, `'${key}' must be ${kind === 'num' ? 'a finite number' : kind === 'int' ? 'an integer' : kind === 'bool' ? 'a boolean' : 'a string'}, got ${JSON.stringify(v)}`);
+  if (!ok) throw new FormatError(file, `'${key}' must be ${kind === 'num' ? 'a finite number' : kind === 'int' ? 'an integer' : kind === 'bool' ? 'a boolean' : 'a string'}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
   if (range && typeof v === 'number' && !inRange(v, range)) throw new FormatError(file, `'${key}' must be ${rangeText(range)}, got ${v}`);
   return v as T;
 }

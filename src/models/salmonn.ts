@@ -99,13 +99,11 @@ export function salmonnArchitecture(c: SalmonnConfigs): SalmonnArchitecture {
     g = windowGeometry(frames, c.model.second_per_window, c.model.second_stride);
   } catch (e) {
     if (!(e instanceof ShapeError)) throw e;
-    // name the key: a window must cover at least one of the frames Whisper gives per 30 s, and the stride too
-    const minSec = 30 / frames / 2;
-    const key = c.model.second_per_window * frames / 30 < 0.5 || c.model.second_per_window > 30 ? 'second_per_window' : 'second_stride';
-    throw configKeyError(c.model, key, `= ${c.model[key]} s gives ${e.message.replace(/^Q-Former windows: /, '')}; it must be between ${minSec.toFixed(4)} and 30 s (Whisper gives ${frames} frames per 30 s)`);
+    // name the key: the window and the stride must each cover at least one of Whisper's frames, the window at most all
+    const frames30 = (sec: number): number => (frames * sec) / 30;
+    const key = frames30(c.model.second_per_window) < 0.5 || c.model.second_per_window > 30 ? 'second_per_window' : 'second_stride';
+    throw configKeyError(c.model, key, `= ${c.model[key]} s is ${frames30(c.model[key]).toPrecision(3)} of Whisper's ${frames} frames per 30 s; it must round to at least one frame: more than ${30 / frames / 2} s (and at most 30 s)`);
   }
-  if (!c.model.window_level_Qformer) throw new AhamaskError('only the window-level Q-Former (window_level_Qformer: True) is supported');
-  if (!c.model.use_speech_Qformer) throw new AhamaskError('use_speech_Qformer: False is not supported');
   const kc = salmonnKeyConfig({ whisper: c.whisper, beats: c.beats, bert: c.bert, llama: c.llama, model: c.model });
   return {
     configs: c,
