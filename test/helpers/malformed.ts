@@ -513,6 +513,27 @@ export async function buildCorpus(dir: string): Promise<Case[]> {
       add('accepted', `audio: ${what}`, { lib: 'audio', path: p }, what === 'data chunk size 4 GiB' || what === 'bits per sample 7' ? 'either' : named(p));
     }
   }
+  // FLAC containers (the decoder itself is tested with real encoders in test/io/audio.test.ts)
+  for (const [what, bytes] of [
+    ['fLaC and nothing else', enc.encode('fLaC')],
+    ['fLaC with a truncated STREAMINFO', Uint8Array.of(0x66, 0x4c, 0x61, 0x43, 0x80, 0x00, 0x00, 0x22, 0x10, 0x00)],
+    ['fLaC with a 16 MB metadata block length', Uint8Array.of(0x66, 0x4c, 0x61, 0x43, 0x80, 0xff, 0xff, 0xff, 0x10, 0x00)],
+  ] as const) {
+    const p = file(`audio/${what.replace(/\W+/g, '_')}.flac`, bytes);
+    add('accepted', `audio: ${what}`, { lib: 'audio', path: p }, named(p));
+  }
+  // the training prompt JSON
+  for (const [what, text, re] of [
+    ['not an object', '["<SpeechHere>"]', 'expected an object'],
+    ['a task with numbers', '{"asr": [1, 2]}', "'asr' must be a list of strings"],
+    ['truncated', '{"asr": [', 'not valid JSON'],
+    ['deeply nested', '{"asr": ' + '['.repeat(100_000) + ']'.repeat(100_000) + '}', "'asr' must be a list of strings"],
+  ] as const) {
+    const p = file(`prompts/${what.replace(/\W+/g, '_')}.json`, text);
+    add('accepted', `train prompt_path: ${what}`, { cli: 'train', config: trainCfg(trainBase.replace(/prompt_path: ".*"/, `prompt_path: "${p}"`)) }, named(p, re));
+  }
+  add('unbounded-read', 'train prompt_path: a FIFO', { cli: 'train', config: trainCfg(trainBase.replace(/(\n\s*)prompt_path: ".*"/, `$1prompt_path: "${fifo}"`)) }, named(fifo, 'FIFO'));
+
   // .npy
   for (const [what, hdr] of [
     ['a huge shape', "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 1000000000000), }"],
