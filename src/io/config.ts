@@ -629,6 +629,8 @@ export function parseWhisperConfig(json: unknown, file = 'whisper config.json'):
     scale_embedding: jget(o, file, 'scale_embedding', 'bool', false),
   };
   checkDivides(file, 'd_model', c.d_model, 'encoder_attention_heads', c.encoder_attention_heads);
+  // the features are Whisper large-v2's 80-bin log-mel (SALMONN's encoder); large-v3's 128 bins are not computed
+  if (c.num_mel_bins !== 80) throw new FormatError(file, `'num_mel_bins' is ${c.num_mel_bins}; this implementation computes Whisper's 80-bin log-mel (large-v2, as SALMONN uses)`);
   return c;
 }
 

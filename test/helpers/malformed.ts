@@ -435,6 +435,7 @@ export async function buildCorpus(dir: string): Promise<Case[]> {
   for (const v of ['gelu', 'relu', 'swish', 'tanh', '']) jsonCase('accepted', 'vicuna', 'hidden_act', v, (p) => named(p, "'hidden_act'", 'silu'));
   for (const v of ['relu', 'silu', 'gelu_new']) jsonCase('accepted', 'whisper', 'activation_function', v, (p) => named(p, "'activation_function'", 'gelu'));
   for (const v of ['relu', 'silu']) jsonCase('accepted', 'bert', 'hidden_act', v, (p) => named(p, "'hidden_act'", 'gelu'));
+  jsonCase('accepted', 'whisper', 'num_mel_bins', 128, (p) => named(p, "'num_mel_bins' is 128", '80-bin'));
   jsonCase('vague', 'vicuna', 'num_attention_heads', 3, (p) => named(p, "'num_attention_heads' = 3 does not divide 'hidden_size'"));
   jsonCase('vague', 'whisper', 'encoder_attention_heads', 5, (p) => named(p, "'encoder_attention_heads' = 5 does not divide 'd_model'"));
   jsonCase('vague', 'bert', 'num_attention_heads', 7, (p) => named(p, "'num_attention_heads' = 7 does not divide 'hidden_size'"));
