@@ -150,9 +150,10 @@ export function openDirectory(path: string): Directory {
   return new NodeDirectory(resolve(path));
 }
 
+/** Output under procfs, sysfs or devfs is refused (/dev/shm, a tmpfs, is allowed). */
 function refusePseudoFs(path: string): void {
   const abs = resolve(path);
-  if (/^\/(proc|sys|dev)(\/|$)/.test(abs)) throw new FormatError(path, `refusing to write under /${abs.split('/')[1]} (not a place for output files)`);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(abs) && !/^\/dev\/shm\//.test(abs)) throw new FormatError(path, `refusing to write under /${abs.split('/')[1]} (not a place for output files)`);
 }
 
 /**
