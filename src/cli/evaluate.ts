@@ -127,7 +127,7 @@ export async function loadFromConfig(configPath: string, cpu: boolean, rows: 'ba
   });
   bar.done(`${formatBytes(totalBytes(model))} of weights on ${cpu ? 'the CPU' : 'the GPU'}`);
   try {
-    checkGenerateConfig(model, cfg.generate, rows === 1 ? 1 : cfg.batch_size_eval);
+    checkGenerateConfig(model, cfg.generate, rows === 1 ? 1 : cfg.batch_size_eval, cfg.prompt);
   } catch (e) {
     model.dispose();
     throw e;

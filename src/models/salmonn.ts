@@ -213,11 +213,15 @@ export function kvCacheFit(llama: LlamaConfig, target: Target, o: { batch: numbe
 
 /**
  * Checks a decode config's `generate` section against the loaded model before any item runs: the KV cache of
- * batch_size_eval x num_beams rows over the prompt, speech tokens and max_new_tokens must fit the target.
+ * batch_size_eval x num_beams rows over the prompt (`prompt` in the template), speech tokens and max_new_tokens
+ * must fit the target.
  * A FormatError names the config file, the key, what it needs, the limit and what would fit.
  */
-export function checkGenerateConfig(model: Salmonn, gen: GenerateConfig, batch: number): void {
-  const promptTokens = model.arch.speechTokens + model.configs.model.max_txt_len;
+export function checkGenerateConfig(model: Salmonn, gen: GenerateConfig, batch: number, prompt = ''): void {
+  // [BOS] + the templated prompt around the speech tokens, as wrapPrompt builds it (interactive prompts are not
+  // known in advance: their length is checked again when the cache is created)
+  const ids = model.promptIds(prompt);
+  const promptTokens = 1 + ids.before.length + model.arch.speechTokens + ids.after.length;
   const fit = kvCacheFit(model.configs.llama, model.target, { batch, numBeams: gen.num_beams, maxNewTokens: gen.max_new_tokens, promptTokens });
   if (fit.fits) return;
   const est = memoryEstimate(model.arch, { batch, numBeams: gen.num_beams, maxNewTokens: gen.max_new_tokens, promptTokens });
