@@ -25,7 +25,7 @@ import { run as trainRun } from '../../src/cli/train.js';
 const DIR = mkdtempSync(join(tmpdir(), 'ahamask-malformed-'));
 let cases: Case[] = [];
 /** Hang guard per case (generous: the machine is shared; a real hang would take minutes). */
-const HANG_MS = 60_000;
+const HANG_MS = 120_000;
 /** The process may not grow beyond this while running the corpus (the 2^31-element views would need 8 GiB). */
 const MAX_RSS = 3 * 2 ** 30;
 
