@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -123,6 +123,13 @@ test('every case: one clear line naming the file and key (or accepted when valid
     if (r.message.includes('\n')) failures.push(`${where}: message is not one line: ${JSON.stringify(r.message.slice(0, 300))}`);
     if (/\n\s+at |node:internal|TypeError|RangeError|Maximum call stack/.test(r.message)) failures.push(`${where}: message shows JS internals: ${r.message.slice(0, 200)}`);
     if (c.expect !== 'either' && !c.expect.test(r.message)) failures.push(`${where}: message ${JSON.stringify(r.message.slice(0, 400))} does not match ${c.expect}`);
+  }
+  // refused, not done: the device node, FIFO and directory that outputs were aimed at are still what they were
+  if (!ONLY || ONLY.includes('output')) {
+    assert.ok(lstatSync(join(DIR, 'special/nulldev')).isCharacterDevice(), 'the device node was replaced');
+    assert.ok(lstatSync(join(DIR, 'special/fifo')).isFIFO(), 'the FIFO was replaced');
+    assert.ok(lstatSync(join(DIR, 'special/out-dir')).isDirectory(), 'the directory was replaced');
+    assert.ok(lstatSync(join(DIR, 'special/link-to-dev')).isSymbolicLink(), 'the link was replaced');
   }
   console.log(`${cases.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s; slowest ${(slowest.ms / 1000).toFixed(2)} s (${slowest.name})`);
   assert.equal(failures, []);
