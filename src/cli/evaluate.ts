@@ -10,8 +10,9 @@ import { parseDecodeConfig, resolvePath, type DecodeConfig } from '../io/config.
 import { TARGET_SAMPLE_RATE, decodeAudio, loadAudio, normalizeLength, resample } from '../io/audio.js';
 import { encodeNpy } from '../io/npy.js';
 import { generateOptionsFromConfig } from '../models/generate.js';
-import { Salmonn, type LoadProgress, type StageName } from '../models/salmonn.js';
-import { openFile, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
+import { Salmonn, checkGenerateConfig, type LoadProgress, type StageName } from '../models/salmonn.js';
+import { parseAnnotations } from '../train/data.js';
+import { checkOutputPath, openFile, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
 import { getDevice } from '../node/gpu.js';
 import type { Target } from '../models/weights.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -110,10 +111,11 @@ export function parseCommonArgs(argv: string[], allowDump: boolean): CommonArgs 
 }
 
 /** Reads the decode config (relative paths against the current directory) and loads SALMONN with progress. */
-export async function loadFromConfig(configPath: string, cpu: boolean): Promise<{ cfg: DecodeConfig; model: Salmonn; cwd: string; fs: Directory }> {
+export async function loadFromConfig(configPath: string, cpu: boolean, rows: 'batch_size_eval' | 1 = 1): Promise<{ cfg: DecodeConfig; model: Salmonn; cwd: string; fs: Directory }> {
   const cwd = process.cwd();
   const file = resolve(cwd, configPath);
   const cfg = parseDecodeConfig(await readTextFile(file), { file: configPath, cwd });
+  if (rows !== 1) await checkOutputPath(cfg.output_path, 'file');
   const fs = nodeFileSystem(cwd);
   const target: Target = cpu ? 'cpu' : await getDevice();
   const bar = new ProgressBar('loading');
@@ -124,6 +126,12 @@ export async function loadFromConfig(configPath: string, cpu: boolean): Promise<
     },
   });
   bar.done(`${formatBytes(totalBytes(model))} of weights on ${cpu ? 'the CPU' : 'the GPU'}`);
+  try {
+    checkGenerateConfig(model, cfg.generate, rows === 1 ? 1 : cfg.batch_size_eval, cfg.prompt);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return { cfg, model, cwd, fs };
 }
 
@@ -148,20 +156,9 @@ interface Annotation {
   expand_wav?: string[];
 }
 
+/** The annotation JSON, validated by the training data parser (paths kept as written: `path` is the output id). */
 export async function readAnnotations(path: string): Promise<Annotation[]> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readTextFile(path));
-  } catch (e) {
-    if (e instanceof AhamaskError) throw e;
-    throw new FormatError(path, `invalid JSON: ${(e as Error).message}`);
-  }
-  const ann = (json as { annotation?: unknown })?.annotation;
-  if (!Array.isArray(ann)) throw new FormatError(path, 'expected {"annotation": [...]}');
-  return ann.map((a, i) => {
-    if (!a || typeof a !== 'object' || typeof (a as Annotation).path !== 'string') throw new FormatError(path, `annotation[${i}] has no "path" string`);
-    return a as Annotation;
-  });
+  return parseAnnotations(await readTextFile(path), path).map((a) => ({ path: a.id, text: a.text, task: a.task, Q: a.Q, expand_wav: a.expandWav }));
 }
 
 /**
@@ -198,7 +195,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(USAGE);
     return args ? 2 : 0;
   }
-  const { cfg, model, cwd } = await loadFromConfig(args.config!, args.cpu);
+  const { cfg, model, cwd } = await loadFromConfig(args.config!, args.cpu, 'batch_size_eval');
   try {
     if (!cfg.test_data_path) throw new AhamaskError(`${cfg.file}: test_data_path is not set`);
     const items = await readAnnotations(cfg.test_data_path);

@@ -5,7 +5,7 @@ import { AhamaskError } from '../errors.js';
 import { parseTrainConfig, type TrainConfig } from '../io/config.js';
 import { MemorySource } from '../io/bytes.js';
 import { getDevice } from '../node/gpu.js';
-import { readTextFile } from '../node/files.js';
+import { checkOutputPath, readTextFile } from '../node/files.js';
 import { Salmonn } from '../models/salmonn.js';
 import type { Target } from '../models/weights.js';
 import '../autograd/index.js';
@@ -145,6 +145,7 @@ export async function run(argv: string[]): Promise<number> {
   const cfgFile = resolve(cwd, args.config);
   const cfg: TrainConfig = parseTrainConfig(await readTextFile(cfgFile), { file: args.config, cwd });
   const outDir = args.outputDir ? resolve(cwd, args.outputDir) : cfg.run.output_dir;
+  await checkOutputPath(outDir, 'dir');
   const tfs = new NodeTrainFs();
   const info = (m: string): void => {
     process.stderr.write(`${m}\n`);

@@ -38,6 +38,12 @@ export class KVCache {
   constructor(readonly k: Tensor[], readonly v: Tensor[], readonly capacity: number) {}
 
   static create(layers: number, batch: number, heads: number, capacity: number, headDim: number, target: Target): KVCache {
+    // one buffer per layer: refuse before allocating what the target cannot hold (names the sizes and the limit)
+    const bytes = batch * heads * capacity * headDim * 4;
+    const limit = target === 'cpu' ? 2 ** 31 - 1 : target.limits.maxBufferSize;
+    if (!Number.isSafeInteger(bytes) || bytes > limit) {
+      throw new ShapeError(`KV cache of ${batch} row(s) x ${heads} heads x ${capacity} positions x ${headDim} needs ${bytes} bytes per layer, more than ${target === 'cpu' ? "the CPU backend's largest tensor" : "the adapter's maxBufferSize"} (${limit}); use fewer beams or a smaller max_new_tokens`);
+    }
     const mk = (): Tensor[] => Array.from({ length: layers }, () => empty([batch, heads, capacity, headDim], 'f32', target));
     return new KVCache(mk(), mk(), capacity);
   }

@@ -4,7 +4,7 @@ import { AhamaskError, FormatError, ShapeError } from '../errors.js';
 import { readAll, readText, type ByteSource, type Directory } from '../io/bytes.js';
 import { openCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import {
-  parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, resolvePath,
+  configKeyError, parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, resolvePath,
   type BeatsConfig, type BertConfig, type GenerateConfig, type LlamaConfig, type SalmonnModelConfig, type Warn, type WhisperConfig,
 } from '../io/config.js';
 import { beatsSpecs, llamaSpecs, mapBeats, mapLlama, mapSalmonn, mapWhisperEncoder, salmonnKeyConfig, salmonnSpecs, whisperEncoderSpecs, type KeySpec, type WeightMap } from '../io/keymaps.js';
@@ -94,9 +94,16 @@ export const QFORMER_LAYERS = 2;
 
 export function salmonnArchitecture(c: SalmonnConfigs): SalmonnArchitecture {
   const frames = c.whisper.max_source_positions;
-  const g = windowGeometry(frames, c.model.second_per_window, c.model.second_stride);
-  if (!c.model.window_level_Qformer) throw new AhamaskError('only the window-level Q-Former (window_level_Qformer: True) is supported');
-  if (!c.model.use_speech_Qformer) throw new AhamaskError('use_speech_Qformer: False is not supported');
+  let g: ReturnType<typeof windowGeometry>;
+  try {
+    g = windowGeometry(frames, c.model.second_per_window, c.model.second_stride);
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    // name the key: the window and the stride must each cover at least one of Whisper's frames, the window at most all
+    const frames30 = (sec: number): number => (frames * sec) / 30;
+    const key = frames30(c.model.second_per_window) < 0.5 || c.model.second_per_window > 30 ? 'second_per_window' : 'second_stride';
+    throw configKeyError(c.model, key, `= ${c.model[key]} s is ${frames30(c.model[key]).toPrecision(3)} of Whisper's ${frames} frames per 30 s; it must round to at least one frame: more than ${30 / frames / 2} s (and at most 30 s)`);
+  }
   const kc = salmonnKeyConfig({ whisper: c.whisper, beats: c.beats, bert: c.bert, llama: c.llama, model: c.model });
   return {
     configs: c,
@@ -161,6 +168,72 @@ export function memoryEstimate(a: SalmonnArchitecture, opts: { batch?: number; n
   const gpuPeak = w.total + Math.max(encoderPeak, kvCache + prefill);
   const hostPeak = Math.max(largest(a.specs.llama) * lb, largest(a.specs.whisper) * 4) * 2 + B * (480000 * 8 + 80 * 3000 * 4 + 2998 * 128 * 4);
   return { weights: w, encoderPeak, kvCache, gpuPeak, hostPeak };
+}
+
+/** The CPU backend's largest single tensor (host typed arrays; one KV cache layer is one tensor). */
+export const CPU_MAX_TENSOR_BYTES = 2 ** 31 - 1;
+
+/** The largest single buffer `target` can hold, and what that limit is called. */
+export function tensorByteLimit(target: Target): { limit: number; name: string } {
+  return target === 'cpu'
+    ? { limit: CPU_MAX_TENSOR_BYTES, name: 'the CPU backend\'s largest tensor' }
+    : { limit: target.limits.maxBufferSize, name: 'the adapter\'s maxBufferSize' };
+}
+
+export interface KvCacheFit {
+  /** One layer's K (or V) cache: rows x heads x capacity x head_dim x 4 bytes. */
+  layerBytes: number;
+  /** Every layer's K and V. */
+  totalBytes: number;
+  limit: number;
+  limitName: string;
+  fits: boolean;
+  /** The most beams that fit at this length (0: not even one). */
+  maxBeams: number;
+  /** The most new tokens that fit with these beams (0: none). */
+  maxNewTokens: number;
+}
+
+/**
+ * Whether generation's KV cache fits the target: each layer's cache is one buffer of batch x beams x heads x
+ * (prompt + max_new_tokens + 1) x head_dim f32 values, which must not exceed the largest buffer the target allows.
+ */
+export function kvCacheFit(llama: LlamaConfig, target: Target, o: { batch: number; numBeams: number; maxNewTokens: number; promptTokens: number }): KvCacheFit {
+  const H = llama.num_attention_heads, hd = llama.hidden_size / H;
+  const perToken = H * hd * 4;
+  const cap = o.promptTokens + o.maxNewTokens + 1;
+  const layerBytes = o.batch * o.numBeams * cap * perToken;
+  const { limit, name } = tensorByteLimit(target);
+  return {
+    layerBytes, totalBytes: 2 * llama.num_hidden_layers * layerBytes, limit, limitName: name, fits: layerBytes <= limit,
+    maxBeams: Math.floor(limit / (o.batch * cap * perToken)),
+    maxNewTokens: Math.max(0, Math.floor(limit / (o.batch * o.numBeams * perToken)) - o.promptTokens - 1),
+  };
+}
+
+/**
+ * Checks a decode config's `generate` section against the loaded model before any item runs: the KV cache of
+ * batch_size_eval x num_beams rows over the prompt (`prompt` in the template), speech tokens and max_new_tokens
+ * must fit the target.
+ * A FormatError names the config file, the key, what it needs, the limit and what would fit.
+ */
+export function checkGenerateConfig(model: Salmonn, gen: GenerateConfig, batch: number, prompt = ''): void {
+  // [BOS] + the templated prompt around the speech tokens, as wrapPrompt builds it (interactive prompts are not
+  // known in advance: their length is checked again when the cache is created)
+  const ids = model.promptIds(prompt);
+  const promptTokens = 1 + ids.before.length + model.arch.speechTokens + ids.after.length;
+  const fit = kvCacheFit(model.configs.llama, model.target, { batch, numBeams: gen.num_beams, maxNewTokens: gen.max_new_tokens, promptTokens });
+  if (fit.fits) return;
+  const est = memoryEstimate(model.arch, { batch, numBeams: gen.num_beams, maxNewTokens: gen.max_new_tokens, promptTokens });
+  const need = `needs a KV cache of ${gib(fit.layerBytes)} per layer (${gib(fit.totalBytes)} in all, ${gib(est.gpuPeak)} peak with the weights) for ${batch} item(s) x ${gen.num_beams} beam(s) x up to ${promptTokens + gen.max_new_tokens + 1} positions; ${fit.limitName} is ${gib(fit.limit)}`;
+  if (fit.maxBeams >= 1 && fit.maxBeams < gen.num_beams) {
+    throw configKeyError(gen, 'num_beams', `= ${gen.num_beams} ${need}: at most ${fit.maxBeams} beam(s) fit with max_new_tokens ${gen.max_new_tokens}`);
+  }
+  throw configKeyError(gen, 'max_new_tokens', `= ${gen.max_new_tokens} ${need}: at most ${fit.maxNewTokens} new token(s) fit with ${gen.num_beams} beam(s)`);
+}
+
+function gib(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -293,7 +366,13 @@ export class Salmonn {
 
   /** Reads and checks a mask checkpoint against the LLM config: L x (H + 1) entries, else a ShapeError. */
   static async readMask(fs: Directory, path: string, llama: LlamaConfig): Promise<Float32Array> {
-    if (!(await fs.exists(path))) throw new FormatError(path, 'mask checkpoint not found');
+    if (!(await fs.exists(path))) {
+      // exists() is false for a directory, FIFO or device too: open() says which (a missing file stays "not found")
+      await fs.open(path).then((x) => x.close?.(), (e: unknown) => {
+        if (e instanceof FormatError && /not a regular file/.test(e.message)) throw e;
+      });
+      throw new FormatError(path, 'mask checkpoint not found');
+    }
     const src = await fs.open(path);
     try {
       const m = await readMaskCheckpoint(src);
