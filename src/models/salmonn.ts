@@ -10,6 +10,7 @@ import {
 import { beatsSpecs, llamaSpecs, mapBeats, mapLlama, mapSalmonn, mapWhisperEncoder, salmonnKeyConfig, salmonnSpecs, whisperEncoderSpecs, type KeySpec, type WeightMap } from '../io/keymaps.js';
 import { evaluatePyPercentOn, headMask as thresholdMask, inferMaskLayout, readMaskCheckpoint } from '../io/mask.js';
 import { argmax, concat, layerNorm, linear } from '../ops/index.js';
+import { Q4_GROUP, llmWeightFormatOf, weightBytes, type LlmWeightFormat } from '../ops/quant.js';
 import { Tensor, fromHost, tidy, zeros } from '../tensor/tensor.js';
 import { BeatsEncoder, beatsValidTokens } from './beats.js';
 import { beatsFbankBatch, whisperLogMel, WHISPER_N_FRAMES, WHISPER_N_MELS } from './features.js';
@@ -207,6 +208,11 @@ export interface SalmonnLoadOptions {
   cwd?: string;
   /** 'keep' (default): checkpoint precision (Vicuna fp16 stays fp16 on the GPU). */
   weightDType?: WeightDType;
+  /**
+   * The LLM's linear weights: 'fp16' (checkpoint precision), 'int8' (LLM.int8, as `low_resource: True`) or 'q4'
+   * (4-bit groups); overrides the config (default: `model.llm_weight_format`, else int8 when `low_resource`).
+   */
+  llmWeights?: LlmWeightFormat;
   onProgress?: (p: LoadProgress) => void;
   warn?: Warn;
 }
@@ -385,7 +391,7 @@ export class Salmonn {
         proj: await ld.linear('speech_llama_proj'),
       };
       const lora = model.lora ? await loadLora(sMap, configs.llama.num_hidden_layers, { rank: model.lora_rank, alpha: model.lora_alpha }, target, on('salmonn')) : undefined;
-      const llama = await Llama.load(lMap, configs.llama, target, { dtype, lora, onTensor: on('llama') });
+      const llama = await Llama.load(lMap, configs.llama, target, { dtype, lora, weights: opts.llmWeights ?? llmWeightFormatOf(model), onTensor: on('llama') });
       progress('done', done, total);
       const s = new Salmonn(arch, whisper, beats, qformer, llama, tokenizer, p, maskLogits, probThreshold);
       if (opts.mask && 'multipliers' in opts.mask) s.defaultMasks = s.headMasks(opts.mask);

@@ -202,3 +202,13 @@ export function qlinear(x: Tensor, w: QuantizedWeight, bias?: Tensor, opts: { ac
   if (r !== y) y.dispose();
   return r;
 }
+
+/** The LLM weight format a `model:` config section asks for: `llm_weight_format`, else int8 when `low_resource: True`. */
+export function llmWeightFormatOf(model: { low_resource: boolean; llm_weight_format?: LlmWeightFormat | null }): LlmWeightFormat {
+  return model.llm_weight_format ?? (model.low_resource ? 'int8' : 'fp16');
+}
+
+/** Parses a `--llm-weights` value (null when it is not one of fp16, int8, q4). */
+export function parseLlmWeightFormat(s: string | undefined): LlmWeightFormat | null {
+  return s === 'fp16' || s === 'int8' || s === 'q4' ? s : null;
+}
