@@ -6,6 +6,7 @@ import type { WeightMap } from '../io/keymaps.js';
 import { attention, gather, kvAppend, kvReorder, linear, mul, rmsNorm, rope } from '../ops/index.js';
 import { QuantizedWeight, quantizeWeight, weightBytes, type LlmWeightFormat } from '../ops/quant.js';
 import { Tensor, empty, fromHost, keep, tidy } from '../tensor/tensor.js';
+import { checkpoint } from '../autograd/checkpoint.js';
 import { withLora, type LoraAdapter } from './lora.js';
 import { mergeHeads, runLayers, splitHeads } from './nn.js';
 import { Loader, disposeTree, type Target, type WeightDType } from './weights.js';
@@ -157,7 +158,7 @@ export class Llama {
    * Decoder forward over inputs_embeds x [B, T, d] at positions start..start+T-1 (start = cache.length with a cache).
    * Returns the final hidden states [B, T, d] (after the final RMSNorm).
    */
-  hidden(x: Tensor, opts: { cache?: KVCache | null; headMasks?: HeadMasks; cacheRows?: number } = {}): Tensor {
+  hidden(x: Tensor, opts: { cache?: KVCache | null; headMasks?: HeadMasks; cacheRows?: number; checkpointLayers?: boolean } = {}): Tensor {
     const { cfg, p } = this;
     const [B, T, d] = x.shape;
     if (x.rank !== 3 || d !== cfg.hidden_size) throw new ShapeError(`LLaMA: inputs_embeds must be [B, T, ${cfg.hidden_size}], got [${x.shape}]`);
@@ -167,10 +168,13 @@ export class Llama {
     const H = cfg.num_attention_heads;
     const masks = opts.headMasks ?? null;
     if (masks && masks.length !== cfg.num_hidden_layers) throw new ShapeError(`LLaMA: ${masks.length} head masks for ${cfg.num_hidden_layers} layers`);
-    const pos = this.positions(start, T);
+    const pos0 = this.positions(start, T);
     const ropeOpts = { maxPosition: start + T - 1 };
-    const out = runLayers(x, p.layers, (x, L, li) =>
+    const ckpt = !!opts.checkpointLayers && !cache;
+    const layer = (x: Tensor, L: LlamaLayer, li: number, mask: Tensor | null): Tensor =>
       tidy(() => {
+        // a recomputed (checkpointed) layer runs after this call has returned: it takes its own positions view
+        const pos = ckpt ? this.positions(start, T) : pos0;
         const h = rmsNorm(x, L.ln1, cfg.rms_norm_eps);
         const q = rope(splitHeads(withLora(h, linear(h, L.q), L.lora.q_proj), H), pos, cfg.rope_theta, ropeOpts);
         const k = rope(splitHeads(withLora(h, linear(h, L.k), L.lora.k_proj), H), pos, cfg.rope_theta, ropeOpts);
@@ -185,14 +189,20 @@ export class Llama {
           kAll = kvAppend(ck, k, start);
           vAll = kvAppend(cv, v, start);
         }
-        const a = attention(q, kAll, vAll, { causal: true, queryOffset: start, headMask: masks?.[li] ?? undefined });
+        const a = attention(q, kAll, vAll, { causal: true, queryOffset: start, headMask: mask ?? undefined });
         const x1 = linear(mergeHeads(a), L.o, undefined, { residual: x });
         const h2 = rmsNorm(x1, L.ln2, cfg.rms_norm_eps);
         const g = mul(linear(h2, L.gate, undefined, { activation: 'silu' }), linear(h2, L.up));
         return linear(g, L.down, undefined, { residual: x1 });
-      }),
-    );
-    pos.dispose();
+      });
+    // Activation checkpointing (training without a cache): only each layer's input is kept for backward and the
+    // layer is recomputed there, so memory holds one layer's activations instead of all of them.
+    const out = runLayers(x, p.layers, (x, L, li) => {
+      const mask = masks?.[li] ?? null;
+      if (!ckpt) return layer(x, L, li, mask);
+      return checkpoint((xi: Tensor, mi?: Tensor) => layer(xi, L, li, mi ?? null), mask ? [x, mask] : [x]);
+    });
+    pos0.dispose();
     if (cache) cache.length = start + T;
     const y = rmsNorm(out, p.norm, cfg.rms_norm_eps);
     if (out !== x) out.dispose();

@@ -119,4 +119,32 @@ test('int8 and q4 logits and mask gradients: GPU = CPU reference, close to fp16 
   }
 });
 
+test('layer checkpointing (training in the low-memory modes) gives the same mask gradient', async () => {
+  const dev = await gpu();
+  const m = await load(dev, 'q4');
+  try {
+    const llm = m.llama;
+    const L = llm.cfg.num_hidden_layers, H = llm.cfg.num_attention_heads;
+    const grads: Float32Array[] = [];
+    for (const ck of [false, true]) {
+      const masks = Array.from({ length: L }, (_, l) => requiresGrad(fromHost(Float32Array.from({ length: 2 * H }, (_, i) => 0.5 + ((i * 7 + l) % 5) / 8), [2, H], 'f32', dev)));
+      const x = llm.embed([...IDS, ...IDS.slice().reverse()], [2, IDS.length]);
+      tidy(() => {
+        const h = llm.hidden(x, { headMasks: masks, checkpointLayers: ck });
+        const lg = llm.lmHead(h).reshape([2 * IDS.length, -1]);
+        backward(crossEntropy(lg, fromHost(Int32Array.from([...TARGETS, ...TARGETS]), [2 * IDS.length], 'i32', dev)));
+      });
+      const g = new Float32Array(2 * L * H);
+      for (let l = 0; l < L; l++) g.set(await masks[l].grad!.data(), l * 2 * H);
+      grads.push(g);
+      x.dispose();
+    }
+    let d = 0, n = 0;
+    for (let i = 0; i < grads[0].length; i++) (d = Math.max(d, Math.abs(grads[0][i] - grads[1][i]))), (n = Math.max(n, Math.abs(grads[0][i])));
+    assert.ok(n > 0 && d <= 1e-5 * n, `checkpointed mask gradient differs by ${d} (max |g| ${n})`);
+  } finally {
+    m.dispose();
+  }
+});
+
 test.run();
