@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   evaluate: { file: './evaluate.js', help: 'evaluate -c decode_config.yaml' },
   cli: { file: './interactive.js', help: 'cli -c decode_config.yaml (interactive)' },
   train: { file: './train.js', help: 'train -c config.yaml' },
+  estimate: { file: './estimate.js', help: 'estimate -c config.yaml [--batch-size N] [--json] (memory for fp16, int8, q4)' },
 };
 
 function usage(): string {

@@ -196,8 +196,9 @@ export function memoryEstimate(a: SalmonnArchitecture, opts: MemoryEstimateOptio
   }
   const encoderPeak = Math.max(whisperPeak, beatsPeak) + 4 * Be * T * (a.encoderWidth + d);
   const L = c.llama.num_hidden_layers, Hl = c.llama.num_attention_heads, dl = c.llama.hidden_size, hd = dl / Hl, I = c.llama.intermediate_size, V = c.llama.vocab_size;
-  // quantized backward dequantizes 32 MiB of a weight at a time
-  const dequantChunk = fmt === 'fp16' ? 0 : 32 * 2 ** 20;
+  // quantized backward dequantizes up to 32 MiB (f32) of a weight at a time
+  const linMax = a.specs.llama.filter((k) => LLAMA_LINEAR.test(k.name)).reduce((m, k) => Math.max(m, size(k)), 0);
+  const dequantChunk = fmt === 'fp16' ? 0 : Math.min(32 * 2 ** 20, 4 * linMax);
   let kvCache = 0, llmTransient: number;
   if (!training) {
     const ctx = (opts.promptTokens ?? 18) + a.speechTokens + maxNew;
@@ -216,9 +217,8 @@ export function memoryEstimate(a: SalmonnArchitecture, opts: MemoryEstimateOptio
     llmTransient = kept + logits + dequantChunk;
   }
   const gpuPeak = w.total + Math.max(encoderPeak, kvCache + llmTransient);
-  const lin = a.specs.llama.filter((k) => LLAMA_LINEAR.test(k.name)).reduce((m, k) => Math.max(m, size(k)), 0);
   // quantizing: the f16 shard bytes, their f32 copy and the packed words of one tensor
-  const quantHost = fmt === 'fp16' ? 0 : lin * (2 + 4 + 1);
+  const quantHost = fmt === 'fp16' ? 0 : linMax * (2 + 4 + 1);
   const hostPeak = Math.max(largest(a.specs.llama) * lb * 2, largest(a.specs.whisper) * 4 * 2, quantHost) + Be * (480000 * 8 + 80 * 3000 * 4 + 2998 * 128 * 4) + (training ? 2 ** 30 : 0);
   return { mode, llmWeights: fmt, weights: w, encoderPeak, kvCache, llmTransient, gpuPeak, hostPeak };
 }
