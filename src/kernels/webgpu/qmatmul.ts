@@ -63,32 +63,49 @@ function qCode(c: QGemvConfig, s: Spec): string {
   for (let r = 0; r < R; r++) A(`  let nr${r} = min(nt + ${r}u, nEnd - 1u); let wr${r} = prm[4u] + nr${r} * Kw;`);
   for (let m = 0; m < M; m++) A(`  let mr${m} = min(mt + ${m}u, Mr - 1u); let x${m} = prm[20u] + mr${m} * K;`);
   if (s.format === 'q4') {
+    // Lanes walk the K groups: LPG lanes share a group (its scale/min loaded once per lane and column, the dot
+    // products of its words summed before scaling), L / LPG groups are in flight per step.
     for (let r = 0; r < R; r++) A(`  let sr${r} = prm[5u] + nr${r} * prm[6u];`);
-    A('  let GS = prm[7u];');
+    A('  let GS = prm[7u]; let wpg = GS / 8u; let Kf = prm[21u];');
+    A(`  let LPG = min(${L}u, wpg); let GPI = ${L}u / LPG; let li = lx % LPG;`);
+    A('  let nG = (Kf + wpg - 1u) / wpg;');
+    A(`  let g0 = select(nG, lx / LPG, lx < GPI * LPG);`);
     each((m, r) => `  var c${m}_${r} = 0.0;`);
-    const word = (guard: boolean) => {
-      A('    let k = j * 8u; let g = k / GS;');
+    const word = (guard: boolean, acc: (m: number, r: number) => string, sx: (m: number) => string) => {
+      A('      let k = j * 8u;');
       for (let m = 0; m < M; m++) {
         const ld = (i: number) => (guard ? `select(0.0, x[x${m} + k + ${i}u], k + ${i}u < K)` : `x[x${m} + k + ${i}u]`);
-        A(`    let xa${m} = vec4<f32>(${[0, 1, 2, 3].map(ld).join(', ')});`);
-        A(`    let xb${m} = vec4<f32>(${[4, 5, 6, 7].map(ld).join(', ')});`);
-        A(`    let sx${m} = dot(xa${m} + xb${m}, vec4<f32>(1.0));`);
+        A(`      let xa${m} = vec4<f32>(${[0, 1, 2, 3].map(ld).join(', ')});`);
+        A(`      let xb${m} = vec4<f32>(${[4, 5, 6, 7].map(ld).join(', ')});`);
+        A(`      ${sx(m)} += dot(xa${m} + xb${m}, vec4<f32>(1.0));`);
       }
       for (let r = 0; r < R; r++) {
-        A(`    { let wd = vec4<u32>(wq[wr${r} + j]); let sm = unpack2x16float(ws[sr${r} + g]);`);
-        A('      let qa = vec4<f32>((wd >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u));');
-        A('      let qb = vec4<f32>((wd >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u));');
-        for (let m = 0; m < M; m++) A(`      c${m}_${r} = fma(sm.x, dot(xa${m}, qa) + dot(xb${m}, qb), fma(sm.y, sx${m}, c${m}_${r}));`);
-        A('    }');
+        A(`      { let wd = vec4<u32>(wq[wr${r} + j]);`);
+        A('        let qa = vec4<f32>((wd >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u));');
+        A('        let qb = vec4<f32>((wd >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u));');
+        for (let m = 0; m < M; m++) A(`        ${acc(m, r)} += dot(xa${m}, qa) + dot(xb${m}, qb);`);
+        A('      }');
       }
     };
-    A(`  let Kf = prm[21u];`);
-    A(`  for (var j = lx; j < Kf; j += ${L}u) {`);
-    word(false);
+    A(`  for (var g = g0; g < nG; g += GPI) {`);
+    for (let r = 0; r < R; r++) A(`    let sm${r} = unpack2x16float(ws[sr${r} + g]);`);
+    for (let m = 0; m < M; m++) A(`    var sx${m} = 0.0;`);
+    each((m, r) => `    var d${m}_${r} = 0.0;`);
+    A('    let j1 = min(g * wpg + wpg, Kf);');
+    A('    for (var j = g * wpg + li; j < j1; j += LPG) {');
+    word(false, (m, r) => `d${m}_${r}`, (m) => `sx${m}`);
+    A('    }');
+    each((m, r) => `    c${m}_${r} = fma(sm${r}.x, d${m}_${r}, fma(sm${r}.y, sx${m}, c${m}_${r}));`);
     A('  }');
     // the last, partial word (K not a multiple of 8): x past K must not meet the group minimum
-    A(`  if (Kf < Kw && lx == Kf % ${L}u) { let j = Kf;`);
-    word(true);
+    A('  if (Kf < Kw && lx == 0u) { let j = Kf; let g = Kf / wpg;');
+    for (let r = 0; r < R; r++) A(`    let sm${r} = unpack2x16float(ws[sr${r} + g]);`);
+    for (let m = 0; m < M; m++) A(`    var sx${m} = 0.0;`);
+    each((m, r) => `    var d${m}_${r} = 0.0;`);
+    A('    {');
+    word(true, (m, r) => `d${m}_${r}`, (m) => `sx${m}`);
+    A('    }');
+    each((m, r) => `    c${m}_${r} = fma(sm${r}.x, d${m}_${r}, fma(sm${r}.y, sx${m}, c${m}_${r}));`);
     A('  }');
   } else {
     for (let m = 0; m < M; m++) A(`  let xq${m} = mr${m} * Kw; let rs${m} = rs[mr${m}];`);
