@@ -135,6 +135,18 @@ test('weights split over several bindings (chunked N) give the same result', asy
   }
 });
 
+test('the configuration of GPUs without 8-lane subgroups: 64 lanes, workgroup-memory reduction, lanes sharing a q4 group', async () => {
+  qTesting.config = { L: 64, R: 2, LPG: 0 };
+  try {
+    for (const f of ['q4', 'int8'] as QuantFormat[]) {
+      await compare(f, 1, 21, 1030, 32);
+      await compare(f, 5, 13, 517, 128, { bias: true, res: true });
+    }
+  } finally {
+    qTesting.config = undefined;
+  }
+});
+
 test('dequantize on the GPU equals the CPU reference, also for a row range', async () => {
   const dev = await gpu();
   for (const f of ['q4', 'int8'] as QuantFormat[]) {

@@ -17,7 +17,7 @@ import type { QDequantAttrs, QMatmulAttrs } from '../../ops/quant.js';
 import { packedWords } from '../../ops/quant.js';
 import type { Binding, Device } from '../../tensor/device.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { MatmulPlan, epilogueArgs, epilogueWgsl, subgroupsOf8 } from './matmul.js';
+import { MatmulPlan, cpuAdapter, epilogueArgs, epilogueWgsl, subgroupsOf8 } from './matmul.js';
 import { bindElements, grid, maxBindingElements, newOutput, wgslMeta } from './util.js';
 
 export interface QGemvConfig {
@@ -25,6 +25,12 @@ export interface QGemvConfig {
   L: number;
   /** Output columns per workgroup. */
   R: number;
+  /**
+   * q4: lanes sharing one K group (0: as many as the group has words, up to L: neighbouring lanes read
+   * neighbouring words, what GPUs coalesce). 1 on CPU adapters, where each lane's loads are scalar anyway and a
+   * lane owning whole groups loads each (scale, min) once per group instead of once per word it reads.
+   */
+  LPG?: number;
 }
 
 /** Rows of x one workgroup handles: 1, 4 or 8 (prefill: tiles of 8). */
@@ -34,8 +40,8 @@ export function qRows(M: number): number {
 
 export function defaultQConfig(dev: Device, M: number): QGemvConfig {
   const MR = qRows(M);
-  if (subgroupsOf8(dev)) return { L: 8, R: MR === 1 ? 8 : MR === 4 ? 4 : 2 };
-  return { L: 64, R: MR === 1 ? 4 : 2 };
+  if (subgroupsOf8(dev)) return { L: 8, R: MR === 1 ? 8 : MR === 4 ? 4 : 2, LPG: 1 };
+  return { L: 64, R: MR === 1 ? 4 : 2, LPG: cpuAdapter(dev) ? 1 : 0 };
 }
 
 // Meta: 0 nEnd, 1 K, 2 n0, 3 Kw (words per row), 4 wq offset, 5 ws offset, 6 groups per row, 7 group size,
@@ -67,7 +73,7 @@ function qCode(c: QGemvConfig, s: Spec): string {
     // products of its words summed before scaling), L / LPG groups are in flight per step.
     for (let r = 0; r < R; r++) A(`  let sr${r} = prm[5u] + nr${r} * prm[6u];`);
     A('  let GS = prm[7u]; let wpg = GS / 8u; let Kf = prm[21u];');
-    A(`  let LPG = min(${L}u, wpg); let GPI = ${L}u / LPG; let li = lx % LPG;`);
+    A(`  let LPG = ${c.LPG ? `${c.LPG}u` : `min(${L}u, wpg)`}; let GPI = ${L}u / LPG; let li = lx % LPG;`);
     A('  let nG = (Kf + wpg - 1u) / wpg;');
     A(`  let g0 = select(nG, lx / LPG, lx < GPI * LPG);`);
     each((m, r) => `  var c${m}_${r} = 0.0;`);
@@ -81,8 +87,8 @@ function qCode(c: QGemvConfig, s: Spec): string {
       }
       for (let r = 0; r < R; r++) {
         A(`      { let wd = vec4<u32>(wq[wr${r} + j]);`);
-        A('        let qa = vec4<f32>((wd >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u));');
-        A('        let qb = vec4<f32>((wd >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u));');
+        A('        let qa = vec4<f32>(bitcast<vec4<i32>>((wd >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u)));');
+        A('        let qb = vec4<f32>(bitcast<vec4<i32>>((wd >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u)));');
         for (let m = 0; m < M; m++) A(`        ${acc(m, r)} += dot(xa${m}, qa) + dot(xb${m}, qb);`);
         A('      }');
       }
@@ -262,7 +268,7 @@ function rowsPerChunk(dev: Device, Kw: number, sRow: number, R: number, maxElems
 }
 
 /** Test hook: a smaller binding size (elements) to exercise the chunking on small tensors. */
-export const qTesting = { maxElems: undefined as number | undefined };
+export const qTesting = { maxElems: undefined as number | undefined, config: undefined as QGemvConfig | undefined };
 
 /** The LLM.int8 prepass over x [M, K]: outlier bits per packed word, row scales and packed int8 rows. */
 export function int8Prepass(dev: Device, x: Tensor, M: number, K: number): { flags: Tensor; rs: Tensor; xq: Tensor } {
@@ -294,9 +300,9 @@ export function qmatmulGpu(inputs: Tensor[], a: QMatmulAttrs, cfgIn?: QGemvConfi
   const limF = maxBindingElements(dev, 'f32');
   if (M * K > limF || M * N > limF) throw new ShapeError(`quantized matmul: x [${M}, ${K}] or y [${M}, ${N}] is larger than one GPU binding; split the rows`);
   const MR = qRows(M);
-  const cfg = cfgIn ?? defaultQConfig(dev, M);
+  const cfg = cfgIn ?? qTesting.config ?? defaultQConfig(dev, M);
   const spec: Spec = { format, MR, sgAdd: cfg.L === 8 && subgroupsOf8(dev) };
-  const pipeline = dev.pipeline(`qmm:${format}:${MR}:${cfg.L}x${cfg.R}:${spec.sgAdd}`, () => qCode(cfg, spec));
+  const pipeline = dev.pipeline(`qmm:${format}:${MR}:${cfg.L}x${cfg.R}x${cfg.LPG ?? 0}:${spec.sgAdd}`, () => qCode(cfg, spec));
   const Kw = packedWords(format, K);
   const sRow = scalesPerRow(a);
   const pre = format === 'int8' ? int8Prepass(dev, x, M, K) : null;
