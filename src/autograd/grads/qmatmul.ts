@@ -11,8 +11,8 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { registerGrad } from '../tape.js';
 import { activationGrad, sumTo } from './util.js';
 
-/** f32 elements of one dequantized chunk of W in the backward. */
-const CHUNK_ELEMENTS = 8 * 2 ** 20;
+/** f32 elements of one dequantized chunk of W in the backward (a field so tests can force several chunks). */
+export const qmatmulGradChunk = { elements: 8 * 2 ** 20 };
 
 registerGrad<QMatmulAttrs>('qmatmul', {
   save({ inputs, needs, attrs }) {
@@ -38,7 +38,7 @@ registerGrad<QMatmulAttrs>('qmatmul', {
     if (wantBias) out[ib] = sum(dz, 0, false).reshape([...c.inputs[ib].shape]);
     if (wantX) {
       const w = weightOf(packed!, scales!, a);
-      const rows = Math.max(1, Math.floor(CHUNK_ELEMENTS / a.K));
+      const rows = Math.max(1, Math.floor(qmatmulGradChunk.elements / a.K));
       let dx: Tensor | null = null;
       for (let n0 = 0; n0 < a.N; n0 += rows) {
         const n1 = Math.min(a.N, n0 + rows);
