@@ -17,7 +17,7 @@ export { registerKernel, runKernel, run1, hasKernel, registeredKernels, setOpHoo
 export * from './ops/index.js';
 // SALMONN + AHAMask models (each stage callable on its own; see src/models/salmonn.ts)
 export { Salmonn, LlamaSession, salmonnArchitecture, memoryEstimate, checkMaskLength, subDirectory, BERT_BASE_UNCASED } from './models/salmonn.js';
-export type { SalmonnLoadOptions, SalmonnGenerateOptions, SalmonnGenerateResult, SalmonnArchitecture, SalmonnConfigs, MaskSpec, SpeechFeatures, StageName, StageHook, MemoryEstimate } from './models/salmonn.js';
+export type { SalmonnLoadOptions, SalmonnGenerateOptions, SalmonnGenerateResult, SalmonnArchitecture, SalmonnConfigs, MaskSpec, SpeechFeatures, StageName, StageHook, MemoryEstimate, MemoryEstimateOptions } from './models/salmonn.js';
 export { WhisperEncoder } from './models/whisper.js';
 export { BeatsEncoder } from './models/beats.js';
 export { QFormer, windowGeometry, unfoldWindows } from './models/qformer.js';

@@ -292,6 +292,8 @@ export interface SalmonnModelConfig {
   max_txt_len: number;
   end_sym: string;
   low_resource: boolean;
+  /** LLM linear weights: 'fp16' (checkpoint precision), 'int8' (LLM.int8; what low_resource: True means), 'q4'; null: not set. */
+  llm_weight_format: 'fp16' | 'int8' | 'q4' | null;
   device_8bit: number;
   autocast_dtype: 'float16' | 'bfloat16';
   norm_lambda: number;
@@ -305,7 +307,7 @@ const MODEL_KEYS = [
   'weight_mask_path', 'freeze_whisper', 'freeze_beats', 'use_speech_Qformer', 'num_speech_query_token',
   'freeze_speech_QFormer', 'window_level_Qformer', 'second_per_window', 'second_stride', 'freeze_speech_llama_proj',
   'lora', 'lora_rank', 'lora_alpha', 'lora_dropout', 'multi_prompt', 'prompt_template', 'max_txt_len', 'end_sym',
-  'low_resource', 'device_8bit', 'autocast_dtype', 'norm_lambda', 'use_gumbel', 'gumbel_hard', 'shuffle_mask',
+  'low_resource', 'llm_weight_format', 'device_8bit', 'autocast_dtype', 'norm_lambda', 'use_gumbel', 'gumbel_hard', 'shuffle_mask',
 ] as const;
 
 function parseModel(ctx: Ctx, m: Obj, cwd: string): SalmonnModelConfig {
@@ -318,6 +320,10 @@ function parseModel(ctx: Ctx, m: Obj, cwd: string): SalmonnModelConfig {
     throw new FormatError(ctx.file, `${lineOf(ctx, [...P, 'autocast_dtype'])}'model.autocast_dtype' must be "float16" or "bfloat16", got ${JSON.stringify(autocast)}`);
   }
   const wm = g<string | null>('weight_mask_path', 'str?', null);
+  const lwf = g<string | null>('llm_weight_format', 'str?', null);
+  if (lwf !== null && lwf !== 'fp16' && lwf !== 'int8' && lwf !== 'q4') {
+    throw new FormatError(ctx.file, `${lineOf(ctx, [...P, 'llm_weight_format'])}'model.llm_weight_format' must be "fp16", "int8" or "q4", got ${JSON.stringify(lwf)}`);
+  }
   return registered(ctx, P, {
     llama_path: path('llama_path'),
     whisper_path: path('whisper_path'),
@@ -345,6 +351,7 @@ function parseModel(ctx: Ctx, m: Obj, cwd: string): SalmonnModelConfig {
     max_txt_len: g('max_txt_len', 'int', 128, { min: 1 }),
     end_sym: g('end_sym', 'str', '</s>'),
     low_resource: g('low_resource', 'bool', false),
+    llm_weight_format: lwf,
     device_8bit: g('device_8bit', 'int', 0, { min: 0 }),
     autocast_dtype: autocast,
     norm_lambda: g('norm_lambda', 'num', 1e-4, { min: 0 }),
