@@ -16,21 +16,17 @@ import type { Device } from '../tensor/device.js';
 import { roundF16 } from '../tensor/dtype.js';
 import { Tensor, fromHost } from '../tensor/tensor.js';
 import type { MatmulActivation } from './matmul.js';
+import { INT8_THRESHOLD, Q4_GROUP, packedWords, roundHalfEven, type QDequantAttrs, type QMatmulAttrs, type QuantFormat } from '../kernels/signatures.js';
+
+// the formats' constants and the kernels' attrs live below both ops and kernels (src/kernels/signatures.ts)
+export { INT8_THRESHOLD, Q4_GROUP, packedWords, roundHalfEven };
+export type { QDequantAttrs, QMatmulAttrs, QuantFormat };
 
 /** How the LLM's linear weights are held: checkpoint precision, LLM.int8, or 4-bit groups. */
 export type LlmWeightFormat = 'fp16' | 'int8' | 'q4';
 export const LLM_WEIGHT_FORMATS: readonly LlmWeightFormat[] = ['fp16', 'int8', 'q4'];
-export type QuantFormat = 'int8' | 'q4';
 
-/** Default q4 group along K: 128 values share one (scale, min) pair: 4.25 bits per weight. */
-export const Q4_GROUP = 128;
-/** LLM.int8's outlier threshold: feature columns with any |x| >= 6 are multiplied in f32. */
-export const INT8_THRESHOLD = 6;
 
-/** Words per packed row. */
-export function packedWords(format: QuantFormat, K: number): number {
-  return format === 'int8' ? Math.ceil(K / 4) : Math.ceil(K / 8);
-}
 
 /** Bytes a [N, K] weight takes on the device in a format (fp16: 2 per value). */
 export function weightBytes(format: LlmWeightFormat, N: number, K: number, group = Q4_GROUP): number {
@@ -70,11 +66,6 @@ export class QuantizedWeight {
   }
 }
 
-/** Rounds half to even, as torch.round and WGSL round(). */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** Host quantization of a row-major [N, K] weight (values already f32). */
 export function quantizeHost(w: Float32Array, N: number, K: number, format: QuantFormat, group = Q4_GROUP): { packed: Int32Array; scales: Float32Array } {
@@ -132,25 +123,7 @@ export function quantizeWeight(w: Float32Array, shape: readonly number[], format
   return new QuantizedWeight(format, N, K, g, pt, st);
 }
 
-/** Attributes of the 'qmatmul' kernel: inputs [x [M, K] f32 contiguous, packed, scales, bias?, residual? [M, N]]. */
-export interface QMatmulAttrs {
-  format: QuantFormat;
-  N: number;
-  K: number;
-  group: number;
-  activation: MatmulActivation;
-  hasBias: boolean;
-  hasResidual: boolean;
-}
 
-/** Attributes of 'qdequant': rows [n0, n1) of the weight as f32 [n1 - n0, K]. */
-export interface QDequantAttrs {
-  format: QuantFormat;
-  K: number;
-  group: number;
-  n0: number;
-  n1: number;
-}
 
 /** Rows [n0, n1) of a quantized weight, dequantized to f32 [n1 - n0, K]. */
 export function dequantize(w: QuantizedWeight, n0 = 0, n1 = w.N): Tensor {

@@ -2,7 +2,7 @@
 // matmul epilogue; int8 with LLM.int8's activation quantization, computed the way the WGSL kernel does it:
 // per-column outlier flags over all rows, per-row absmax of the non-outlier values, x·(127/absmax) rounded half
 // to even, integer dot products plus the outlier columns in float) and 'qdequant'.
-import { INT8_THRESHOLD, packedWords, roundHalfEven, type QDequantAttrs, type QMatmulAttrs } from '../../ops/quant.js';
+import { INT8_THRESHOLD, packedWords, roundHalfEven, type QDequantAttrs, type QMatmulAttrs } from '../signatures.js';
 import { Tensor, empty } from '../../tensor/tensor.js';
 import { registerKernel } from '../registry.js';
 import { MATMUL_ACT_CPU } from './matmul.js';

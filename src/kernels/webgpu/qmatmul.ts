@@ -13,8 +13,8 @@
 // Weights are bound per chunk of N so packed tensors larger than one binding work. Only unpack2x16float and
 // integer ops: no shader-f16 needed (SwiftShader, lavapipe).
 import { ShapeError } from '../../errors.js';
-import type { QDequantAttrs, QMatmulAttrs } from '../../ops/quant.js';
-import { packedWords } from '../../ops/quant.js';
+import type { QDequantAttrs, QMatmulAttrs } from '../signatures.js';
+import { packedWords } from '../signatures.js';
 import type { Binding, Device } from '../../tensor/device.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { MatmulPlan, cpuAdapter, epilogueArgs, epilogueWgsl, subgroupsOf8 } from './matmul.js';

@@ -1,5 +1,5 @@
 // WebGPU kernels of the quantized-weight group (registered on import): 'qmatmul' and 'qdequant' (qmatmul.ts).
-import type { QDequantAttrs, QMatmulAttrs } from '../../ops/quant.js';
+import type { QDequantAttrs, QMatmulAttrs } from '../signatures.js';
 import { registerKernel } from '../registry.js';
 import { qdequantGpu, qmatmulGpu } from './qmatmul.js';
 
