@@ -1,7 +1,7 @@
 // The web page next to Node: model load time and per-clip latency (greedy, the config's max_new_tokens, one
 // warm-up run first in both) of the same engine code (web/engine.ts), in Node on the bench adapter and in headless
 // Chromium through the page (web/, driven by its data-testids). Ratio = Node ms / Chromium ms (> 1: the page is
-// faster). On this machine the adapters differ (Node: Dawn on the bench adapter; Chromium: its own, SwiftShader
+// faster; the harness calls it speedup). On this machine the adapters differ (Node: Dawn on the bench adapter; Chromium: its own, SwiftShader
 // headless), so the adapter of each side is printed with the rows.
 // AHAMASK_BENCH_WEB_MODEL=tiny (default) | demo picks the model folder (web/build.ts mounts).
 // Then our matmul and attention next to tfjs-webgpu in one Chromium page (bench/web-kernels-page.ts).
@@ -14,7 +14,7 @@ import { openDirectory } from '../src/node/files.js';
 import { Engine } from '../web/engine.js';
 import { LenientDirectory } from '../web/model-dir.js';
 import { buildWeb, serveWeb, MODEL_MOUNTS, ROOT as ROOT_DIR } from '../web/build.js';
-import type { Ctx } from './harness.js';
+import { once, type Ctx } from './harness.js';
 
 const CHROMIUM = process.env.AHAMASK_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -77,12 +77,16 @@ async function runPipeline(ctx: Ctx): Promise<void> {
       return { ms: Number(await out.getAttribute('data-ms')), tokens: Number(await out.getAttribute('data-tokens')) };
     };
     await runClip(clips[0].path); // warm-up
-    ctx.report({ kernel: `web: load ${which} (chromium page)`, shape: 'fetch + parse + place', dtype: 'keep', gpu_ms: null, wall_ms: pageLoad, baseline: 'node (same engine)', ratio: nodeLoad / pageLoad, note: adapter });
-    ctx.report({ kernel: `web: load ${which} (node)`, shape: 'read + parse + place', dtype: 'keep', gpu_ms: null, wall_ms: nodeLoad, note: `${ctx.dev.adapterInfo.vendor} ${ctx.dev.adapterInfo.description}`.trim() });
+    // ours = the page; baseline = the same engine in Node (speedup = Node ms / page ms: > 1, the page is faster)
+    const nodeNote = `node: ${ctx.dev.adapterInfo.vendor} ${ctx.dev.adapterInfo.description}`.trim();
+    const loadK = `web: load ${which} (chromium page)`;
+    ctx.report({ kernel: loadK, shape: 'fetch + parse + place', dtype: 'keep', ...once(pageLoad), note: adapter });
+    ctx.report({ kernel: `web: load ${which} (node)`, shape: 'read + parse + place', dtype: 'keep', ...once(nodeLoad), role: 'baseline', vs: loadK, speedup: nodeLoad / pageLoad, note: nodeNote });
     for (let i = 0; i < clips.length; i++) {
       const r = await runClip(clips[i].path);
-      ctx.report({ kernel: `web: clip ${clips[i].label.split(' ')[0]} (chromium page)`, shape: `greedy, ${r.tokens} new tokens`, dtype: 'keep', gpu_ms: null, wall_ms: r.ms, baseline: 'node (same engine)', ratio: nodeMs[i] / r.ms, note: adapter });
-      ctx.report({ kernel: `web: clip ${clips[i].label.split(' ')[0]} (node)`, shape: `greedy, ${nodeTokens[i]} new tokens`, dtype: 'keep', gpu_ms: null, wall_ms: nodeMs[i] });
+      const k = `web: clip ${clips[i].label.split(' ')[0]} (chromium page)`;
+      ctx.report({ kernel: k, shape: `greedy, ${r.tokens} new tokens`, dtype: 'keep', ...once(r.ms), note: adapter });
+      ctx.report({ kernel: `web: clip ${clips[i].label.split(' ')[0]} (node)`, shape: `greedy, ${nodeTokens[i]} new tokens`, dtype: 'keep', ...once(nodeMs[i]), role: 'baseline', vs: k, speedup: nodeMs[i] / r.ms, note: nodeNote });
     }
   } finally {
     await browser.close().catch(() => {});
@@ -109,8 +113,9 @@ export async function runKernels(ctx: Ctx): Promise<void> {
     await page.waitForFunction(() => (globalThis as { __kernels?: unknown }).__kernels !== undefined, undefined, { timeout: 30_000 });
     const res = await page.evaluate((quick) => (globalThis as unknown as { __kernels: { run(o: { quick: boolean }): Promise<{ adapter: string; rows: { op: string; shape: string; ours_ms: number; tfjs_ms: number }[] }> } }).__kernels.run({ quick }), ctx.quick);
     for (const row of res.rows) {
-      ctx.report({ kernel: `page: ${row.op}`, shape: row.shape, dtype: 'f32', gpu_ms: null, wall_ms: row.ours_ms, baseline: 'tfjs-webgpu (same page)', ratio: row.tfjs_ms / row.ours_ms, note: res.adapter });
-      ctx.report({ kernel: `page: tfjs-webgpu ${row.op}`, shape: row.shape, dtype: 'f32', gpu_ms: null, wall_ms: row.tfjs_ms });
+      const k = `page: ${row.op}`;
+      ctx.report({ kernel: k, shape: row.shape, dtype: 'f32', ...once(row.ours_ms), note: `${res.adapter}; best of the page's rounds` });
+      ctx.report({ kernel: `page: tfjs-webgpu ${row.op}`, shape: row.shape, dtype: 'f32', ...once(row.tfjs_ms), role: 'baseline', vs: k, speedup: row.tfjs_ms / row.ours_ms });
     }
     if (!ctx.json) console.log(`page kernels adapter: ${res.adapter}`);
   } finally {

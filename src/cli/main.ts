@@ -7,6 +7,9 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   evaluate: { file: './evaluate.js', help: 'evaluate -c decode_config.yaml' },
   cli: { file: './interactive.js', help: 'cli -c decode_config.yaml (interactive)' },
   train: { file: './train.js', help: 'train -c config.yaml' },
+  'demo-data': { file: './demo-data.js', help: 'demo-data --out DIR --n N --seed S [--format wav|flac]' },
+  kernels: { file: './kernels.js', help: 'kernels [--op NAME] [--out DIR] [--json] [--profile software|gpu]' },
+  estimate: { file: './estimate.js', help: 'estimate -c config.yaml [--batch-size N] [--json] (memory for fp16, int8, q4)' },
 };
 
 function usage(): string {
