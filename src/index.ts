@@ -17,7 +17,7 @@ export { registerKernel, runKernel, run1, hasKernel, registeredKernels, setOpHoo
 export * from './ops/index.js';
 // SALMONN + AHAMask models (each stage callable on its own; see src/models/salmonn.ts)
 export { Salmonn, LlamaSession, salmonnArchitecture, memoryEstimate, checkMaskLength, subDirectory, BERT_BASE_UNCASED } from './models/salmonn.js';
-export type { SalmonnLoadOptions, SalmonnGenerateOptions, SalmonnGenerateResult, SalmonnArchitecture, SalmonnConfigs, MaskSpec, SpeechFeatures, StageName, StageHook, MemoryEstimate } from './models/salmonn.js';
+export type { SalmonnLoadOptions, SalmonnGenerateOptions, SalmonnGenerateResult, SalmonnArchitecture, SalmonnConfigs, MaskSpec, SpeechFeatures, StageName, StageHook, MemoryEstimate, MemoryEstimateOptions } from './models/salmonn.js';
 export { WhisperEncoder } from './models/whisper.js';
 export { BeatsEncoder } from './models/beats.js';
 export { QFormer, windowGeometry, unfoldWindows } from './models/qformer.js';
@@ -27,5 +27,9 @@ export type { GenerateOptions, GenerateResult, StepModel } from './models/genera
 export { buildPromptText, promptIds, splitPrompt } from './models/prompt.js';
 // Autograd (tape, gradients, optimizers, LR schedule, hard Gumbel-sigmoid); importing it installs the tape.
 export * from './autograd/index.js';
+// Where models come from: in memory, Blobs/Files (a browser folder picker), a base URL (fetch, Range, Cache Storage)
+export { MemoryDirectory, BlobDirectory, UrlDirectory, UrlSource, normalizeRelPath } from './io/directories.js';
+export type { Directory, ByteSource, LoadProgress, ProgressCallback, UrlDirectoryOptions, CacheLike } from './io/directories.js';
+export { MemorySource, BlobSource, SliceSource, readAll, readText } from './io/bytes.js';
 // The demo SALMONN's tasks, targets and scoring (issue 11)
 export * from './demo/tasks.js';

@@ -77,7 +77,10 @@ export class SliceSource implements ByteSource {
   }
 }
 
-/** A directory of files (a HF model folder, a fixture folder). Node: `openDirectory()` in src/node/files.ts. */
+/**
+ * A directory of files (a HF model folder, a fixture folder). Implementations: MemoryDirectory, BlobDirectory,
+ * UrlDirectory (src/io/directories.ts); Node folders: `openDirectory()` in src/node/files.ts.
+ */
 export interface Directory {
   /** Directory path or label, used in error messages. */
   readonly name: string;
@@ -85,20 +88,8 @@ export interface Directory {
   open(rel: string): Promise<ByteSource>;
   /** Whether `rel` exists as a regular file. */
   exists(rel: string): Promise<boolean>;
-}
-
-/** In-memory Directory (tests, browsers with a file picker). */
-export class MemoryDirectory implements Directory {
-  constructor(readonly files: Map<string, Uint8Array | Blob>, readonly name = '<memory>') {}
-  async open(rel: string): Promise<ByteSource> {
-    const f = this.files.get(rel);
-    if (!f) throw new FormatError(`${this.name}/${rel}`, 'no such file');
-    const n = `${this.name}/${rel}`;
-    return f instanceof Uint8Array ? new MemorySource(f, n) : new BlobSource(f, n);
-  }
-  async exists(rel: string): Promise<boolean> {
-    return this.files.has(rel);
-  }
+  /** Every file's relative path, where the directory can list itself (optional). */
+  list?(): Promise<string[]>;
 }
 
 /** Opens `rel` in `dir` and runs `fn` on it; the source is closed if `fn` throws (on success `fn` owns it). */

@@ -60,7 +60,11 @@ export function applyKeyMap(available: Map<string, StoredTensor>, specs: KeySpec
     found.push([s.name, t]);
   }
   if (missing.length) throw new MissingKeysError(opts.file, missing);
-  if (badShapes.length) throw new ShapeError(`${opts.file}: ${badShapes.length} tensor(s) with unexpected shapes:\n  ${badShapes.join('\n  ')}`);
+  if (badShapes.length) {
+    // one line: the first few, then how many more (a config that disagrees with its checkpoint lists hundreds)
+    const shown = badShapes.slice(0, 3).join('; ') + (badShapes.length > 3 ? `; ... (${badShapes.length - 3} more)` : '');
+    throw new ShapeError(`${opts.file}: ${badShapes.length} tensor(s) with unexpected shapes (does the model's config.json match this checkpoint?): ${shown}`);
+  }
   const unexpected = [...available.keys()].filter((k) => !used.has(k) && !ignore.some((r) => r.test(k)));
   if (unexpected.length) {
     const shown = unexpected.slice(0, 20).join(', ') + (unexpected.length > 20 ? `, ... (${unexpected.length - 20} more)` : '');

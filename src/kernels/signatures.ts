@@ -71,3 +71,43 @@ export interface AttentionAttrs {
   /** Also return the row logsumexp [B, H, Tq]. */
   returnLse?: boolean;
 }
+
+// ---- quantized linear (qmatmul, qdequant; src/ops/quant.ts) ------------------------------------------------
+
+export type QuantFormat = 'int8' | 'q4';
+
+/** Default q4 group along K: 128 values share one (scale, min) pair: 4.25 bits per weight. */
+export const Q4_GROUP = 128;
+/** LLM.int8's outlier threshold: feature columns with any |x| >= 6 are multiplied in f32. */
+export const INT8_THRESHOLD = 6;
+
+/** Words per packed row. */
+export function packedWords(format: QuantFormat, K: number): number {
+  return format === 'int8' ? Math.ceil(K / 4) : Math.ceil(K / 8);
+}
+
+/** Rounds half to even, as torch.round and WGSL round(). */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Attributes of the 'qmatmul' kernel: inputs [x [M, K] f32 contiguous, packed, scales, bias?, residual? [M, N]]. */
+export interface QMatmulAttrs {
+  format: QuantFormat;
+  N: number;
+  K: number;
+  group: number;
+  activation: MatmulActivation;
+  hasBias: boolean;
+  hasResidual: boolean;
+}
+
+/** Attributes of 'qdequant': rows [n0, n1) of the weight as f32 [n1 - n0, K]. */
+export interface QDequantAttrs {
+  format: QuantFormat;
+  K: number;
+  group: number;
+  n0: number;
+  n1: number;
+}

@@ -11,6 +11,7 @@ import { Tensor, fromHost, tidy } from '../tensor/tensor.js';
 import { attention, attentionBackward, attentionNaive, attentionWithLse, kvAppend, kvReorder } from './attention.js';
 import { conv1d, conv2d } from './conv.js';
 import { matmul } from './matmul.js';
+import { dequantize, qlinear, quantizeWeight } from './quant.js';
 import { argmax, concat, crossEntropy, crossEntropyPerRow, gather, layerNorm, logSoftmax, max, mean, rmsNorm, rope, softmax, sum } from './reduce.js';
 
 export interface KernelWorkload {
@@ -51,6 +52,16 @@ export const KERNEL_WORKLOADS: KernelWorkload[] = [
   W('matmul', 'batched-epilogue', 'batched, bias + GELU epilogue + residual', (d) => void matmul(t(d, [2, 9, 11]), t(d, [2, 11, 13], 2), { bias: t(d, [13], 3), activation: 'gelu', residual: t(d, [2, 9, 13], 4) })),
   W('matmul', 'gemv', 'a few rows against a K-contiguous weight (decoding)', (d) => void matmul(t(d, [1, 32]), t(d, [24, 32], 2), { transB: true })),
   W('matmul', 'gemv-f16', 'GEMV with an f16 weight', (d) => void matmul(t(d, [2, 32]), t(d, [24, 32], 2, 'f16'), { transB: true })),
+  // quantized linear group (LLM weights in int8 / q4; src/ops/quant.ts)
+  W('qmatmul', 'gemv-int8', 'LLM.int8 GEMV: per-token int8 activations, an outlier column (|x| > 6) in f32', (d) => {
+    const x = values(2 * 40, 7);
+    x[5] = 9;
+    void qlinear(fromHost(x, [2, 40], 'f32', d), quantizeWeight(values(24 * 40, 2), [24, 40], 'int8', d));
+  }),
+  W('qmatmul', 'gemv-q4', '4-bit GEMV (decoding), groups of 32 along K', (d) => void qlinear(t(d, [1, 72]), quantizeWeight(values(24 * 72, 2), [24, 72], 'q4', d, 32))),
+  W('qmatmul', 'gemm-q4-epilogue', '4-bit GEMM (prefill, training) with bias, GELU and residual', (d) =>
+    void qlinear(t(d, [13, 72]), quantizeWeight(values(24 * 72, 2), [24, 72], 'q4', d, 32), t(d, [24], 3), { activation: 'gelu', residual: t(d, [13, 24], 4) })),
+  W('qdequant', 'q4', 'dequantized rows (the backward dX = dY W)', (d) => void dequantize(quantizeWeight(values(24 * 72, 2), [24, 72], 'q4', d, 32), 3, 17)),
   // attention group
   W('attention', 'prefill', 'fused forward, Tq > 1 (subgroup variant on CPU adapters, workgroup tiles elsewhere)', (d) => void attention(t(d, [1, 2, 5, 16]), t(d, [1, 2, 7, 16], 2), t(d, [1, 2, 7, 16], 3), { causal: true })),
   W('attention', 'prefill-bias-mask-f16', 'f16 K/V, additive bias, head mask, key lengths', (d) =>

@@ -5,6 +5,7 @@ import { matmulShapes } from '../kernels/signatures.js';
 import type { MatmulActivation, MatmulAttrs } from '../kernels/signatures.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { QuantizedWeight, qlinear } from './quant.js';
 
 export interface MatmulOptions {
   /** a is [..., K, M] (use its transpose). */
@@ -59,8 +60,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   return run1('matmul', inputs, attrs);
 }
 
-/** x [..., in] @ weight[out, in]^T + bias[out] (+ activation, + residual [..., out]). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor, opts: { activation?: MatmulActivation; residual?: Tensor } = {}): Tensor {
+/** x [..., in] @ weight[out, in]^T + bias[out] (+ activation, + residual [..., out]); the weight may be quantized. */
+export function linear(x: Tensor, weight: Tensor | QuantizedWeight, bias?: Tensor, opts: { activation?: MatmulActivation; residual?: Tensor } = {}): Tensor {
+  if (weight instanceof QuantizedWeight) return qlinear(x, weight, bias, opts);
   if (weight.rank !== 2) throw new ShapeError(`linear weight must be [out, in], got [${weight.shape}]`);
   if (x.rank < 1) throw new ShapeError('linear input must have rank >= 1');
   const inF = weight.shape[1];

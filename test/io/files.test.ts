@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, openSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FormatError } from '../../src/errors.js';
-import { MemorySource, BlobSource, SliceSource, MemoryDirectory, readText } from '../../src/io/bytes.js';
+import { MemorySource, BlobSource, SliceSource, readText } from '../../src/io/bytes.js';
+import { MemoryDirectory } from '../../src/index.js';
 import { openFile, openDirectory, writeFileAtomic, withFile } from '../../src/node/files.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'ahamask-files-'));

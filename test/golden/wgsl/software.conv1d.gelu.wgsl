@@ -17,6 +17,19 @@ fn erf_(x: f32) -> f32 {
   let p = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   return s * (1.0 - p * exp(-z * z));
 }
+// A quiet NaN and +Inf at run time (as constant expressions they are shader-creation errors), built from x's bits.
+fn nan_(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) | 0x7fc00000u); }
+fn inf_(x: f32) -> f32 { return bitcast<f32>((bitcast<u32>(x) & 0u) | 0x7f800000u); }
+// torch.pow(a, p) as the CPU reference (Math.pow): a^0 = 1 (even for NaN), 0^p = 0 or +Inf, and a negative base takes
+// an integer exponent only (the sign of an odd power); any other exponent gives NaN.
+fn pow_(a: f32, p: f32) -> f32 {
+  if (p == 0.0) { return 1.0; }
+  if (a == 0.0) { return select(inf_(p), 0.0, p > 0.0); }
+  let m = pow(abs(a), p);
+  if (a > 0.0) { return m; }
+  if (trunc(p) != p) { return nan_(p); }
+  return select(m, -m, fract(p * 0.5) != 0.0);
+}
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) ln: u32) {
   let b = wid.z;

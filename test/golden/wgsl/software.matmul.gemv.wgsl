@@ -18,6 +18,19 @@ fn erf_(x: f32) -> f32 {
   let p = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   return s * (1.0 - p * exp(-z * z));
 }
+// A quiet NaN and +Inf at run time (as constant expressions they are shader-creation errors), built from x's bits.
+fn nan_(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) | 0x7fc00000u); }
+fn inf_(x: f32) -> f32 { return bitcast<f32>((bitcast<u32>(x) & 0u) | 0x7f800000u); }
+// torch.pow(a, p) as the CPU reference (Math.pow): a^0 = 1 (even for NaN), 0^p = 0 or +Inf, and a negative base takes
+// an integer exponent only (the sign of an odd power); any other exponent gives NaN.
+fn pow_(a: f32, p: f32) -> f32 {
+  if (p == 0.0) { return 1.0; }
+  if (a == 0.0) { return select(inf_(p), 0.0, p > 0.0); }
+  let m = pow(abs(a), p);
+  if (a > 0.0) { return m; }
+  if (trunc(p) != p) { return nan_(p); }
+  return select(m, -m, fract(p * 0.5) != 0.0);
+}
 fn ldh_bias(i: u32, h: bool) -> f32 { if (h) { return unpack2x16float(bias[i >> 1u])[i & 1u]; } return bitcast<f32>(bias[i]); }
 fn ldh_res(i: u32, h: bool) -> f32 { if (h) { return unpack2x16float(res[i >> 1u])[i & 1u]; } return bitcast<f32>(res[i]); }
 fn epi(acc: f32, n: u32, rIdx: u32) -> f32 {
