@@ -91,9 +91,14 @@ async function readClips(dir: string, limit?: number): Promise<DemoClipAudio[]> 
 
 const TAG = /^\s*<Speech><SpeechHere><\/Speech>\s*/;
 
+/**
+ * The instruction each task runs with: the first of the model's training instructions (prompts/train_prompt.json).
+ * A model this small follows the paraphrases it was trained on, not unseen ones (test_prompt.json holds held-out
+ * paraphrases; the instruction way measures the task, not paraphrase generalisation).
+ */
 async function readInstructions(modelDir: string): Promise<Map<string, string>> {
   const m = new Map<string, string>();
-  const file = join(modelDir, 'prompts', 'test_prompt.json');
+  const file = join(modelDir, 'prompts', 'train_prompt.json');
   if (!existsSync(file)) return m;
   let json: Record<string, unknown>;
   try {
@@ -103,7 +108,7 @@ async function readInstructions(modelDir: string): Promise<Map<string, string>> 
   }
   for (const [k, v] of Object.entries(json)) {
     const s = Array.isArray(v) ? v[0] : v;
-    if (typeof s !== 'string') throw new FormatError(file, `${k}: expected an instruction string`);
+    if (typeof s !== 'string') throw new FormatError(file, `${k}: expected a list of instruction strings`);
     m.set(k, s.replace(TAG, ''));
   }
   return m;

@@ -57,7 +57,7 @@ export interface DemoClipAudio {
 export interface RunDemoOptions {
   /** Masks by task name (logits in the released L*(H+1) layout). */
   masks: Map<string, Float32Array>;
-  /** Instruction per task (default: the task's testInstruction). */
+  /** Instruction per task (default: the task's first training instruction). */
   instructions?: Map<string, string>;
   tasks?: DemoTask[];
   generate?: Partial<GenerateOptions>;
@@ -110,7 +110,7 @@ export async function runDemo(model: Salmonn, clips: DemoClipAudio[], opts: RunD
     for (const task of tasks) {
       const refs = clips.map((c) => task.target(c.clip));
       // the instruction text without SALMONN's speech tag (buildPromptText adds it)
-      const instruction = (opts.instructions?.get(task.name) ?? task.testInstruction).replace(/^\s*<Speech><SpeechHere><\/Speech>\s*/, '');
+      const instruction = (opts.instructions?.get(task.name) ?? task.instructions[0]).replace(/^\s*<Speech><SpeechHere><\/Speech>\s*/, '');
       const maskLogits = opts.masks.get(task.name) ?? null;
       const outs: Partial<Record<DemoWay, string[]>> = {};
       for (const way of DEMO_WAYS) {
