@@ -7,7 +7,7 @@ import { attention, gather, kvAppend, kvReorder, linear, mul, rmsNorm, rope } fr
 import { Tensor, empty, fromHost, keep, tidy } from '../tensor/tensor.js';
 import { withLora, type LoraAdapter } from './lora.js';
 import { mergeHeads, runLayers, splitHeads } from './nn.js';
-import { Loader, disposeTree, type Target, type WeightDType } from './weights.js';
+import { Loader, disposeTree, type Target, type WeightDType, type OnTensor } from './weights.js';
 
 export interface LlamaLayer {
   q: Tensor;
@@ -75,7 +75,7 @@ export class Llama {
    * map: validated Vicuna WeightMap (keymaps mapLlama: names without 'model.'); lora: adapters per layer (lora.ts).
    * Matrices keep the checkpoint precision (f16 stays f16 on the GPU) unless `dtype` says otherwise.
    */
-  static async load(map: WeightMap, cfg: LlamaConfig, target: Target, opts: { dtype?: WeightDType; lora?: Array<Record<string, LoraAdapter>>; onTensor?: (name: string, bytes: number) => void } = {}): Promise<Llama> {
+  static async load(map: WeightMap, cfg: LlamaConfig, target: Target, opts: { dtype?: WeightDType; lora?: Array<Record<string, LoraAdapter>>; onTensor?: OnTensor } = {}): Promise<Llama> {
     const ld = new Loader(map, target, opts.dtype ?? 'keep', opts.onTensor);
     const embed = await ld.tensor('embed_tokens.weight');
     const layers: LlamaLayer[] = [];
