@@ -21,7 +21,7 @@ import { parseArgs, runCommand, UsageError, OPTIONS_FLAG, type CommandSpec, type
 import { printLine, ProgressBar } from './progress.js';
 
 const lineWidth = (): number => Math.max(40, Math.min(160, (process.stderr.columns ?? 161) - 1));
-import { NodeTrainFs } from './train-fs.js';
+import { NodeTrainFs } from '../node/train-fs.js';
 
 export const spec: CommandSpec = {
   name: 'train',

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AHAMASK_DATA, FIXTURE } from '../helpers/paths.js';
-import { FormatError } from '../../src/errors.js';
+import { FormatError } from '../../src/index.js';
 import { parseDecodeConfig, parseTrainConfig, parseYaml, resolvePath } from '../../src/io/config.js';
 
 const read = (p: string): string => readFileSync(p, 'utf8');

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
 import { setConv1dConfig } from '../../src/kernels/webgpu/conv1d.js';
 import { setConv2dConfig } from '../../src/kernels/webgpu/conv2d.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/index.js';
 import { assertTensorsClose, gpu, pair } from '../helpers/gpu.js';
 
 type C1 = NonNullable<Parameters<typeof ops.conv1d>[3]>;

@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE } from '../helpers/paths.js';
-import { Rng } from '../../src/autograd/rng.js';
-import { parseTrainConfig } from '../../src/io/config.js';
+import { Rng } from '../../src/index.js';
+import { parseTrainConfig } from '../../src/index.js';
 import { LlamaTokenizer } from '../../src/models/tokenizer.js';
-import { MemorySource } from '../../src/io/bytes.js';
+import { MemorySource } from '../../src/index.js';
 import {
   InfiniteLoader, TrainDataError, buildLabels, checkTasks, choosePrompt, countTargets, parseAnnotations, parsePromptDict,
   permutation, sequentialBatches, tokenizeTargets,
@@ -18,9 +18,9 @@ import {
 import { makeSchedule } from '../../src/train/schedule.js';
 import { encodeTrainCheckpoint, findLastCheckpoint, readTrainCheckpoint } from '../../src/train/checkpoint.js';
 import { MemoryFs, sha256Hex } from '../../src/train/fs.js';
-import { SpeechCache } from '../../src/train/cache.js';
+import { SpeechCache } from '../../src/index.js';
 import { jsonLine, progressLine } from '../../src/train/log.js';
-import { trainingHeatmapSvg } from '../../src/train/heatmap.js';
+import { trainingHeatmapSvg } from '../../src/index.js';
 import { parseNpy } from '../../src/io/npy.js';
 
 const fx = (p: string): string => join(FIXTURE, p);
