@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // ahamask: the browser-clean library entry (no node: imports). Node helpers live in 'ahamask/node'.
 import './kernels/views.js';
 import './kernels/cpu/index.js';

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 import { GpuError } from '../errors.js';
 
 /** A buffer range bound to one binding; offset must be a multiple of minStorageBufferOffsetAlignment. */
