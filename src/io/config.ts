@@ -32,6 +32,8 @@ export function resolvePath(cwd: string, p: string): string {
 // YAML layer
 
 interface Ctx {
+  /** Keys set by --options (their errors name the option, not a line of the file). */
+  overridden?: Set<string>;
   file: string;
   doc: Document;
   lc: LineCounter;
@@ -58,6 +60,7 @@ export function parseYaml(text: string, file: string): { value: unknown; doc: Do
 }
 
 function lineOf(ctx: Ctx, path: string[]): string {
+  if (ctx.overridden?.has(path.join('.'))) return '--options: ';
   const node = ctx.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
   let range = node?.range;
   if (!range && path.length) {
@@ -280,7 +283,8 @@ export interface DecodeConfig {
 const DECODE_KEYS = ['batch_size_eval', 'num_workers', 'test_data_path', 'output_path', 'prompt', 'prob_threshold', 'model', 'generate'] as const;
 
 /** Applies `key.path=value` overrides to a parsed YAML document (see YamlConfigOptions.overrides). */
-export function applyOverrides(doc: Document, overrides: string[], file: string): void {
+export function applyOverrides(doc: Document, overrides: string[], file: string): string[] {
+  const keys: string[] = [];
   for (const o of overrides) {
     const eq = o.indexOf('=');
     const key = eq > 0 ? o.slice(0, eq).trim() : '';
@@ -301,16 +305,19 @@ export function applyOverrides(doc: Document, overrides: string[], file: string)
       }
     }
     doc.setIn(path, doc.createNode(value));
+    keys.push(key);
   }
+  return keys;
 }
 
 function makeCtx(text: string, opts: YamlConfigOptions): { ctx: Ctx; root: Obj; raw: unknown } {
   let { value, doc, lineCounter } = parseYaml(text, opts.file);
+  let overridden: Set<string> | undefined;
   if (opts.overrides?.length) {
-    applyOverrides(doc, opts.overrides, opts.file);
+    overridden = new Set(applyOverrides(doc, opts.overrides, opts.file));
     value = doc.toJS({ maxAliasCount: 1000 });
   }
-  const ctx: Ctx = { file: opts.file, doc, lc: lineCounter, warn: opts.warn ?? defaultWarn };
+  const ctx: Ctx = { file: opts.file, doc, lc: lineCounter, warn: opts.warn ?? defaultWarn, overridden };
   return { ctx, root: section(ctx, value, [], true), raw: value };
 }
 
