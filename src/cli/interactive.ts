@@ -37,6 +37,15 @@ function readHistory(file: string): string[] {
   }
 }
 
+/**
+ * Where the prompt goes: a person types only when stdin is a terminal; the prompt then goes to whichever of
+ * stdout/stderr is that terminal (stdout first), so `2>log` keeps it visible and `>answers.txt` keeps it out.
+ */
+export function promptStream<T extends { isTTY?: boolean }>(stdin: { isTTY?: boolean }, stdout: T, stderr: T): T | null {
+  if (!stdin.isTTY) return null;
+  return stdout.isTTY ? stdout : stderr.isTTY ? stderr : null;
+}
+
 /** Splits an input line into (path, prompt). */
 export function parseLine(line: string): { path: string; prompt: string } | null {
   const s = line.trim();
@@ -64,8 +73,7 @@ async function interactive(args: { config: string; cpu: boolean; overrides: stri
   const gen = generateOptionsFromConfig(cfg.generate);
   // The prompt goes where a person sees it: the terminal on stdout, else the terminal on stderr, else nowhere
   // (answers piped to a file stay clean; a redirected stderr does not swallow the prompt).
-  const interactiveIn = !!process.stdin.isTTY;
-  const promptOut = !interactiveIn ? null : process.stdout.isTTY ? process.stdout : process.stderr.isTTY ? process.stderr : null;
+  const promptOut = promptStream<NodeJS.WriteStream>(process.stdin, process.stdout, process.stderr);
   const hist = useHistory && promptOut ? historyFile() : null;
   const rl: Interface = createInterface({
     input: process.stdin,

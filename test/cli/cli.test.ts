@@ -10,6 +10,7 @@ import { FIXTURE, ROOT } from '../helpers/paths.js';
 import { closest, helpText, parseArgs, UsageError, type CommandSpec } from '../../src/cli/args.js';
 import { StderrFilter } from '../../src/cli/stderr.js';
 import { ProgressBar, printLine } from '../../src/cli/progress.js';
+import { promptStream } from '../../src/cli/interactive.js';
 
 const COMMANDS = ['doctor', 'mask', 'tokenize', 'evaluate', 'cli', 'train'];
 
@@ -160,6 +161,15 @@ test('a progress bar is erased before any other line', () => {
   assert.is(written, 'next\n', 'nothing to erase once cleared');
   bar.update(5, 10);
   assert.match(written, /50%/);
+});
+
+test('ahamask cli: the prompt goes to the terminal, stdout first, never into a redirected stream', () => {
+  const tty = { isTTY: true }, file = { isTTY: false };
+  assert.is(promptStream(tty, tty, file), tty);
+  const errTty = { isTTY: true };
+  assert.is(promptStream(tty, file, errTty), errTty, 'answers piped to a file: prompt on the terminal stderr');
+  assert.is(promptStream(tty, tty, errTty), tty, 'stderr redirected or not: prompt on stdout');
+  assert.is(promptStream(file, tty, tty), null, 'input from a pipe: no prompt');
 });
 
 test.run();
