@@ -8,6 +8,7 @@ import { getDevice } from '../node/gpu.js';
 import { readTextFile } from '../node/files.js';
 import { Salmonn } from '../models/salmonn.js';
 import type { Target } from '../models/weights.js';
+import '../index.js';
 import '../autograd/index.js';
 import { SpeechCache } from '../train/cache.js';
 import { readTrainCheckpoint, type TrainCheckpoint } from '../train/checkpoint.js';
