@@ -483,7 +483,16 @@ export class Salmonn {
    */
   static async fromPretrained(source: PretrainedSource, opts: FromPretrainedOptions = {}): Promise<Salmonn> {
     opts.signal?.throwIfAborted();
-    const onProgress = opts.onProgress;
+    // one monotonic `overall` for a progress bar: downloads (cache fills) report the load's current value
+    let overall = 0;
+    const user = opts.onProgress;
+    const onProgress: ProgressCallback | undefined = user && ((p) => {
+      if (p.stage === 'download') user({ ...p, overall });
+      else {
+        overall = p.overall;
+        user(p);
+      }
+    });
     const { dir, config, label } = await resolvePretrainedSource(source, { config: opts.config, url: { ...opts.url, onProgress, signal: opts.signal } });
     const { cfg, dir: root } = await readPretrainedConfig(dir, config, label, { warn: opts.warn, overrides: opts.overrides });
     let target = opts.target;

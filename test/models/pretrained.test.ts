@@ -9,12 +9,13 @@ import { join, relative } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
   Salmonn, parseDecodeConfig, openDirectory, readTextFile, loadAudio, getDevice, MemoryDirectory, BlobDirectory,
-  type LoadProgress, type Device, type SalmonnTokenEvent,
+  type LoadProgress, type Device, type SalmonnTokenEvent, type CacheLike,
 } from '../../src/node/index.js';
 import { FIXTURE } from '../helpers/paths.js';
 
 let server: Server;
 let base = '';
+let gets = 0;
 let dev: Device;
 let gpuModel: Salmonn;
 let wav: Float32Array;
@@ -29,6 +30,7 @@ function files(d: string): string[] {
 test.before(async () => {
   server = createServer((req, res) => {
     const rel = decodeURIComponent(req.url!.split('?')[0]).replace(/^\/+/, '');
+    if (req.method === 'GET') gets++;
     let body: Buffer;
     try {
       if (rel.includes('..')) throw new Error('no');
@@ -129,6 +131,29 @@ test('fromPretrained(URL) with Range reads and fromPretrained(Files) load the sa
   // a Directory without the config: a clear error
   await Salmonn.fromPretrained(new MemoryDirectory({ 'x.bin': 'x' }), { target: 'cpu' }).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /no decode config found/));
   assert.instance(new BlobDirectory([]), MemoryDirectory);
+});
+
+test('fromPretrained(URL) with a cache: files fetched once, never again; overall progress never goes back', async () => {
+  const store = new Map<string, Response>();
+  const cache: CacheLike = { match: async (u) => store.get(u)?.clone(), put: async (u, r) => void store.set(u, r) };
+  const ev: LoadProgress[] = [];
+  gets = 0;
+  const a = await Salmonn.fromPretrained(base, { target: 'cpu', url: { cache }, onProgress: (p) => ev.push(p), warn: () => {} });
+  assert.ok(gets > 0);
+  assert.ok(ev.some((e) => e.stage === 'download' && e.status === 'done' && e.progress === 100), 'download events');
+  let prev = 0;
+  for (const e of ev) {
+    assert.ok(e.overall >= prev, `overall ${prev} -> ${e.overall} (${e.status} ${e.file})`);
+    prev = e.overall;
+  }
+  assert.is(ev[ev.length - 1].status, 'ready');
+  const want = Array.from((await a.llama.p.embed.data()) as Float32Array);
+  a.dispose();
+  gets = 0;
+  const b = await Salmonn.fromPretrained(base, { target: 'cpu', url: { cache }, warn: () => {} });
+  assert.is(gets, 0, 'no file downloaded twice');
+  assert.equal(Array.from((await b.llama.p.embed.data()) as Float32Array), want);
+  b.dispose();
 });
 
 test('abort while loading on the GPU: rejects with AbortError and releases every weight placed so far', async () => {
