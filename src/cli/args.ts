@@ -61,6 +61,11 @@ function spellings(f: Flag): string[] {
   return [`--${f.name}`, ...(f.aliases ?? [])];
 }
 
+/** 'a', 'a or b', 'a, b or c'. */
+function orList(xs: string[]): string {
+  return xs.length <= 2 ? xs.join(' or ') : `${xs.slice(0, -1).join(', ')} or ${xs[xs.length - 1]}`;
+}
+
 /** Levenshtein distance (small strings). */
 export function editDistance(a: string, b: string): number {
   const d = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -142,7 +147,7 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       }
       throw new UsageError(`${key} needs a value (${f.value})`);
     }
-    if (f.choices && !f.choices.includes(v)) throw new UsageError(`${key} must be ${f.choices.join(' or ')}, got '${v}'`);
+    if (f.choices && !f.choices.includes(v)) throw new UsageError(`${key} must be ${orList(f.choices)}, got '${v}'`);
     if (f.int) {
       if (!/^\d+$/.test(v)) throw new UsageError(`${key} needs a non-negative integer, got '${v}'`);
       flags[k] = Number(v);

@@ -1,4 +1,4 @@
-// `ahamask evaluate -c decode_config.yaml [--dump-dir DIR] [--cpu]`: AHAMask evaluate.py in TypeScript.
+// `ahamask evaluate -c decode_config.yaml [--dump-dir DIR] [--cpu] [--llm-weights fp16|int8|q4]`: AHAMask evaluate.py in TypeScript.
 // Writes output_path as {"prompt": ..., "prediction": [{"id", "ground_truth", "output"}]} (json.dump indent=4,
 // ensure_ascii=False). A missing or corrupt audio file: its output names the error, the rest continues, and the
 // exit code is 1 at the end.
@@ -8,8 +8,10 @@ import { resolvePath } from '../io/config.js';
 import { TARGET_SAMPLE_RATE, decodeAudio, loadAudio, normalizeLength, resample } from '../io/audio.js';
 import { encodeNpy } from '../io/npy.js';
 import { generateOptionsFromConfig } from '../models/generate.js';
-import type { Salmonn, StageName } from '../models/salmonn.js';
-import { readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
+import { QuantizedWeight, type LlmWeightFormat } from '../ops/quant.js';
+import { checkGenerateConfig, type Salmonn, type StageName } from '../models/salmonn.js';
+import { parseAnnotations } from '../train/data.js';
+import { checkOutputPath, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
 import { getDevice } from '../node/gpu.js';
 import { loadFromConfig as loadModel, type LoadFromConfigOptions } from '../node/load.js';
 import type { DecodeConfig } from '../io/config.js';
@@ -28,6 +30,7 @@ export const DECODE_FLAGS: Flag[] = [
   { name: 'cfg-path', aliases: ['-c', '--config'], value: 'FILE', help: 'the decode config (YAML; the AHAMask/SALMONN decode_config.yaml schema)' },
   OPTIONS_FLAG,
   { name: 'cpu', help: 'run on the CPU reference backend (slow) instead of the GPU' },
+  { name: 'llm-weights', value: 'FMT', choices: ['fp16', 'int8', 'q4'], help: "the LLM's linear weights: fp16, int8 (LLM.int8, as low_resource: True) or q4 (4-bit groups); overrides the config" },
 ];
 
 export const spec: CommandSpec = {
@@ -40,12 +43,18 @@ names the error, and the exit status is 1 at the end.`,
   flags: [...DECODE_FLAGS, { name: 'dump-dir', value: 'DIR', help: "write each item's intermediate arrays to DIR/<index>/<name>.npy" }],
 };
 
-/** Loads SALMONN for a CLI command: a progress bar on stderr, the weights' size when done. */
-export async function loadFromConfig(configPath: string, opts: { cpu: boolean; overrides?: string[] }): Promise<{ cfg: DecodeConfig; model: Salmonn; cwd: string; fs: Directory }> {
+/**
+ * Loads SALMONN for a CLI command: a progress bar on stderr, the weights' size when done. `rows`
+ * 'batch_size_eval' (evaluate) checks output_path before loading; the generate: section is checked against the
+ * device's memory after loading (rows per generate call: batch_size_eval or 1).
+ */
+export async function loadFromConfig(configPath: string, opts: { cpu: boolean; overrides?: string[]; llmWeights?: LlmWeightFormat; rows?: 'batch_size_eval' | 1 }): Promise<{ cfg: DecodeConfig; model: Salmonn; cwd: string; fs: Directory }> {
   const bar = new ProgressBar('loading');
   const o: LoadFromConfigOptions = {
     target: opts.cpu ? 'cpu' : await getDevice(),
     overrides: opts.overrides,
+    llmWeights: opts.llmWeights,
+    beforeLoad: opts.rows === 'batch_size_eval' ? (cfg) => checkOutputPath(cfg.output_path, 'file') : undefined,
     warn: (m) => printLine(`warning: ${m}`),
     onProgress: (p) => {
       if (p.status === 'progress') bar.update(p.overall, 100, p.stage ?? '');
@@ -53,13 +62,20 @@ export async function loadFromConfig(configPath: string, opts: { cpu: boolean; o
   };
   const r = await loadModel(configPath, o);
   bar.done(`${formatBytes(totalBytes(r.model))} of weights on ${opts.cpu ? 'the CPU' : 'the GPU'}`);
+  try {
+    checkGenerateConfig(r.model, r.cfg.generate, opts.rows === 'batch_size_eval' ? r.cfg.batch_size_eval : 1, r.cfg.prompt);
+  } catch (e) {
+    r.model.dispose();
+    throw e;
+  }
   return r;
 }
 
 function totalBytes(m: Salmonn): number {
   let n = 0;
   const walk = (v: unknown): void => {
-    if (v && typeof v === 'object' && 'storage' in (v as object) && 'shape' in (v as object)) {
+    if (v instanceof QuantizedWeight) n += v.bytes;
+    else if (v && typeof v === 'object' && 'storage' in (v as object) && 'shape' in (v as object)) {
       const t = v as Tensor;
       n += t.size * (t.dtype === 'f16' ? 2 : 4);
     } else if (Array.isArray(v)) v.forEach(walk);
@@ -70,10 +86,18 @@ function totalBytes(m: Salmonn): number {
 }
 
 /** The decode-config flags of evaluate/cli as plain values. */
-export function decodeArgs(f: Record<string, unknown>, rest: string[], allowRest = false): { config: string; cpu: boolean; overrides: string[] } {
+export interface DecodeArgs {
+  config: string;
+  cpu: boolean;
+  overrides: string[];
+  /** --llm-weights fp16|int8|q4 (overrides model.llm_weight_format / low_resource). */
+  llmWeights?: LlmWeightFormat;
+}
+
+export function decodeArgs(f: Record<string, unknown>, rest: string[], allowRest = false): DecodeArgs {
   if (!f.cfgPath) throw new UsageError('missing -c decode_config.yaml');
   if (rest.length && !allowRest) throw new UsageError(`unexpected argument '${rest[0]}'`);
-  return { config: f.cfgPath as string, cpu: !!f.cpu, overrides: (f.options as string[] | undefined) ?? [] };
+  return { config: f.cfgPath as string, cpu: !!f.cpu, overrides: (f.options as string[] | undefined) ?? [], llmWeights: f.llmWeights as LlmWeightFormat | undefined };
 }
 
 interface Annotation {
@@ -84,20 +108,9 @@ interface Annotation {
   expand_wav?: string[];
 }
 
+/** The annotation JSON, validated by the training data parser (paths kept as written: `path` is the output id). */
 export async function readAnnotations(path: string): Promise<Annotation[]> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readTextFile(path));
-  } catch (e) {
-    if (e instanceof AhamaskError) throw e;
-    throw new FormatError(path, `invalid JSON: ${(e as Error).message}`);
-  }
-  const ann = (json as { annotation?: unknown })?.annotation;
-  if (!Array.isArray(ann)) throw new FormatError(path, 'expected {"annotation": [...]}');
-  return ann.map((a, i) => {
-    if (!a || typeof a !== 'object' || typeof (a as Annotation).path !== 'string') throw new FormatError(path, `annotation[${i}] has no "path" string`);
-    return a as Annotation;
-  });
+  return parseAnnotations(await readTextFile(path), path).map((a) => ({ path: a.id, text: a.text, task: a.task, Q: a.Q, expand_wav: a.expandWav }));
 }
 
 /**
@@ -131,8 +144,8 @@ export function run(argv: string[]): Promise<number> {
   return runCommand(spec, argv, async ({ flags, rest }) => evaluate(decodeArgs(flags, rest), flags.dumpDir as string | undefined));
 }
 
-async function evaluate(args: { config: string; cpu: boolean; overrides: string[] }, dumpDirArg?: string): Promise<number> {
-  const { cfg, model, cwd } = await loadFromConfig(args.config, args);
+async function evaluate(args: DecodeArgs, dumpDirArg?: string): Promise<number> {
+  const { cfg, model, cwd } = await loadFromConfig(args.config, { ...args, rows: 'batch_size_eval' });
   try {
     if (!cfg.test_data_path) throw new AhamaskError(`${cfg.file}: test_data_path is not set`);
     const items = await readAnnotations(cfg.test_data_path);

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { generateOptionsFromConfig } from '../models/generate.js';
 import { runCommand, type CommandSpec } from './args.js';
-import { DECODE_FLAGS, decodeArgs, loadFromConfig, loadItemAudio } from './evaluate.js';
+import { DECODE_FLAGS, decodeArgs, loadFromConfig, loadItemAudio, type DecodeArgs } from './evaluate.js';
 
 export const spec: CommandSpec = {
   name: 'cli',
@@ -65,8 +65,8 @@ export function run(argv: string[]): Promise<number> {
   return runCommand(spec, argv, async ({ flags, rest }) => interactive(decodeArgs(flags, rest), !flags.noHistory));
 }
 
-async function interactive(args: { config: string; cpu: boolean; overrides: string[] }, useHistory: boolean): Promise<number> {
-  const { cfg, model, cwd } = await loadFromConfig(args.config, args);
+async function interactive(args: DecodeArgs, useHistory: boolean): Promise<number> {
+  const { cfg, model, cwd } = await loadFromConfig(args.config, { ...args, rows: 1 });
   const masked = model.maskLogits !== null;
   const pct = model.maskPercentOn();
   if (pct !== null) console.error(`${pct.toFixed(4)}% of attention heads will be activated (prompts are ignored)`);

@@ -18,6 +18,9 @@ const COMMANDS: Record<string, Entry> = {
   evaluate: { file: './evaluate.js', summary: 'SALMONN + AHAMask over a data set (evaluate.py, decode_config.yaml)', gpu: true },
   cli: { file: './interactive.js', summary: 'interactive SALMONN + AHAMask (cli_inference.py)', gpu: true },
   train: { file: './train.js', summary: 'train an AHAMask (train.py, config.yaml)', gpu: true },
+  estimate: { file: './estimate.js', summary: 'computed GPU/host memory for fp16, int8 and q4 LLM weights (-c config.yaml)' },
+  kernels: { file: './kernels.js', summary: 'compile the kernel catalog; list (or --out write) every WGSL pipeline', gpu: true },
+  'demo-data': { file: './demo-data.js', summary: "the demo SALMONN's procedural data set (--out DIR --n N --seed S)" },
 };
 
 /** Registers a command (for commands added by other modules; the table above is the usual place). */

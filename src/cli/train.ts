@@ -5,8 +5,9 @@ import { AhamaskError } from '../errors.js';
 import { parseTrainConfig, type TrainConfig } from '../io/config.js';
 import { MemorySource } from '../io/bytes.js';
 import { getDevice } from '../node/gpu.js';
-import { readTextFile } from '../node/files.js';
+import { checkOutputPath, readTextFile } from '../node/files.js';
 import { Salmonn } from '../models/salmonn.js';
+import type { LlmWeightFormat } from '../ops/quant.js';
 import type { Target } from '../models/weights.js';
 import '../index.js';
 import '../autograd/index.js';
@@ -46,6 +47,7 @@ from 0, as train.py's files), log.jsonl, mask_heatmap.svg.`,
     { name: 'save-every', value: 'N', int: true, help: 'also write checkpoint_latest.pth every N steps' },
     { name: 'no-valid', help: 'skip the validation loss after each epoch' },
     { name: 'cpu', help: 'CPU reference backend (slow) instead of the GPU' },
+    { name: 'llm-weights', value: 'FMT', choices: ['fp16', 'int8', 'q4'], help: "the LLM's linear weights: fp16, int8 (LLM.int8, as low_resource: True) or q4; overrides the config" },
     { name: 'quiet', aliases: ['-q'], help: 'no progress bar' },
   ],
 };
@@ -68,6 +70,7 @@ export interface TrainArgs {
   noValid: boolean;
   cpu: boolean;
   quiet: boolean;
+  llmWeights?: LlmWeightFormat;
 }
 
 /** Checks and converts parsed flags; throws UsageError. */
@@ -92,6 +95,7 @@ function trainArgs(f: FlagValues, rest: string[]): TrainArgs {
     noValid: !!f.noValid,
     cpu: !!f.cpu,
     quiet: !!f.quiet,
+    llmWeights: f.llmWeights as LlmWeightFormat | undefined,
   };
   if (a.noiseDir && a.noNoise) throw new UsageError('--gumbel-noise-dir and --no-gumbel-noise exclude each other');
   if (a.resume && a.initMask) throw new UsageError('--resume and --init-mask exclude each other');
@@ -146,6 +150,7 @@ async function train(args: TrainArgs): Promise<number> {
   const cfgFile = resolve(cwd, args.config);
   const cfg: TrainConfig = parseTrainConfig(await readTextFile(cfgFile), { file: args.config, cwd, overrides: args.overrides });
   const outDir = args.outputDir ? resolve(cwd, args.outputDir) : cfg.run.output_dir;
+  await checkOutputPath(outDir, 'dir');
   const tfs = new NodeTrainFs();
   // every line goes through printLine(): a progress line on screen is erased first, never overwritten halfway
   let barOnScreen = false;
@@ -182,7 +187,7 @@ async function train(args: TrainArgs): Promise<number> {
   const target: Target = args.cpu ? 'cpu' : await getDevice();
   const bar = args.quiet ? null : new ProgressBar('loading');
   const model = await Salmonn.load({
-    model: cfg.model, fs: nodeFileSystem(cwd), target, mask: null, cwd, warn,
+    model: cfg.model, fs: nodeFileSystem(cwd), target, mask: null, cwd, warn, llmWeights: args.llmWeights,
     onProgress: (p) => {
       if (p.status === 'progress') bar?.update(p.overall, 100, p.stage ?? '');
     },

@@ -3,6 +3,7 @@
 import { MissingKeysError } from '../errors.js';
 import type { WeightMap } from '../io/keymaps.js';
 import type { StoredTensor } from '../io/torch.js';
+import { QuantizedWeight } from '../ops/quant.js';
 import type { Device } from '../tensor/device.js';
 import { Tensor, fromF16, fromHost } from '../tensor/tensor.js';
 
@@ -35,8 +36,11 @@ export interface NormW {
   eps: number;
 }
 
-/** Called after each tensor is placed on the target (the tensor is passed so a caller can release it on failure). */
-export type OnTensor = (name: string, bytes: number, t?: Tensor) => void;
+/**
+ * Called after each tensor is placed on the target (the tensor, or a quantized weight, is passed so a caller can
+ * release it on failure). `bytes`: the checkpoint bytes it accounts for (progress).
+ */
+export type OnTensor = (name: string, bytes: number, t?: { dispose(): void }) => void;
 
 /** Uploads tensors of one validated WeightMap (canonical names) and counts the bytes placed on the target. */
 export class Loader {
@@ -78,7 +82,7 @@ export class Loader {
 
 /** Disposes every Tensor reachable from a plain object/array tree (model parameter trees). */
 export function disposeTree(v: unknown): void {
-  if (v instanceof Tensor) v.dispose();
+  if (v instanceof Tensor || v instanceof QuantizedWeight) v.dispose();
   else if (Array.isArray(v)) for (const x of v) disposeTree(x);
   else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) disposeTree(x);
 }

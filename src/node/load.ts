@@ -8,6 +8,7 @@ import type { ProgressCallback } from '../io/directories.js';
 import { Salmonn, type MaskSpec } from '../models/salmonn.js';
 import { setPretrainedPlatform } from '../models/pretrained.js';
 import type { Target, WeightDType } from '../models/weights.js';
+import type { LlmWeightFormat } from '../ops/quant.js';
 import { openFile, readTextFile } from './files.js';
 import { getDevice } from './gpu.js';
 
@@ -49,6 +50,10 @@ export interface LoadFromConfigOptions {
   mask?: MaskSpec | null;
   /** LAVIS-style `key.path=value` overrides applied to the YAML before it is read. */
   overrides?: string[];
+  /** The LLM's linear weights: fp16, int8 or q4 (default: the config's `model.llm_weight_format`, else int8 when `low_resource`). */
+  llmWeights?: LlmWeightFormat;
+  /** Runs after the config is read and before any weight is loaded (checks that should fail fast: an output path). */
+  beforeLoad?: (cfg: DecodeConfig) => void | Promise<void>;
   warn?: (message: string) => void;
 }
 
@@ -57,11 +62,12 @@ export async function loadFromConfig(configPath: string, opts: LoadFromConfigOpt
   const cwd = resolve(opts.cwd ?? process.cwd());
   const file = resolve(cwd, configPath);
   const cfg = parseDecodeConfig(await readTextFile(file), { file: configPath, cwd, warn: opts.warn, overrides: opts.overrides });
+  await opts.beforeLoad?.(cfg);
   const fs = nodeFileSystem(cwd);
   const target: Target = opts.target ?? (await getDevice());
   const model = await Salmonn.load({
     model: cfg.model, fs, target, probThreshold: cfg.prob_threshold, cwd, mask: opts.mask, weightDType: opts.dtype,
-    onProgress: opts.onProgress, signal: opts.signal, warn: opts.warn,
+    llmWeights: opts.llmWeights, onProgress: opts.onProgress, signal: opts.signal, warn: opts.warn,
   });
   model.decodeConfig = cfg;
   return { cfg, model, cwd, fs };
