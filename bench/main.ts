@@ -4,7 +4,7 @@ import type { Ctx, Row } from './harness.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['elementwise', 'matmul', 'reduce', 'attention', 'conv', 'salmonn', 'train', 'quant'];
+const SUITES = ['elementwise', 'matmul', 'reduce', 'attention', 'conv', 'salmonn', 'train', 'quant', 'web'];
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');

@@ -40,8 +40,8 @@ const failures = [];
 const fail = (what, why) => { failures.push(`${what}: ${why}`); console.log(`FAIL ${what}: ${why}`); };
 
 if (only.length === 0) {
-  // Library, then tests and benches (tsconfig.test.json): a test that does not type-check is a failing test.
-  for (const cfg of ['tsconfig.json', 'tsconfig.test.json']) {
+  // Library, then tests and benches (tsconfig.test.json), then the web page (web/tsconfig.json): a test that does not type-check is a failing test.
+  for (const cfg of ['tsconfig.json', 'tsconfig.test.json', 'web/tsconfig.json']) {
     const r = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, cfg), '--noEmit']);
     if (r.code === 0 && !r.signal) passed++;
     else { failed++; fail(`typecheck ${cfg}`, r.timedOut ? `no result within ${TIMEOUT_S} s` : `tsc exited with ${r.signal ?? r.code}`); }

@@ -349,6 +349,11 @@ export class Trainer {
     return Float32Array.from(this.thetaHost);
   }
 
+  /** The current mask logits θ (a host copy; callers may keep it). */
+  async logits(): Promise<Float32Array> {
+    return this.readTheta();
+  }
+
   private async setTheta(values: Float32Array, from = 1): Promise<void> {
     for (let r = from; r < this.workers.length; r++) {
       const w = this.workers[r];
