@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_MODEL_DIR, PACKAGE_ROOT } from '../src/cli/demo.js';
-import { nodeFileSystem } from '../src/cli/evaluate.js';
+import { nodeFileSystem } from '../src/node/load.js';
 import { runDemo, type DemoClipAudio } from '../src/demo/run.js';
 import type { DemoClip } from '../src/demo/tasks.js';
 import { loadAudio } from '../src/io/audio.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseDecodeConfig } from '../src/io/config.js';
 import { loadAudio } from '../src/io/audio.js';
 import { Salmonn } from '../src/models/salmonn.js';
-import { nodeFileSystem } from '../src/cli/evaluate.js';
+import { nodeFileSystem } from '../src/node/load.js';
 import { fromHost, type Tensor } from '../src/tensor/tensor.js';
 import type { Target } from '../src/models/weights.js';
 import { Ctx, compare, once, time, timeHost, type Stats } from './harness.js';

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // ahamask: the browser-clean library entry (no node: imports). Node helpers live in 'ahamask/node'.
 import './kernels/views.js';
 import './kernels/cpu/index.js';
@@ -31,5 +32,27 @@ export * from './autograd/index.js';
 export { MemoryDirectory, BlobDirectory, UrlDirectory, UrlSource, normalizeRelPath } from './io/directories.js';
 export type { Directory, ByteSource, LoadProgress, ProgressCallback, UrlDirectoryOptions, CacheLike } from './io/directories.js';
 export { MemorySource, BlobSource, SliceSource, readAll, readText } from './io/bytes.js';
+export type { FromPretrainedOptions, SalmonnTokenEvent } from './models/salmonn.js';
+export type { TokenEvent, GenerateHooks } from './models/generate.js';
+export { DECODE_CONFIG_NAMES, setPretrainedPlatform } from './models/pretrained.js';
+export type { PretrainedSource, PretrainedPlatform } from './models/pretrained.js';
+export type { Target, WeightDType } from './models/weights.js';
+// Configs, audio and masks (the original YAML schemas; 16 kHz mono audio as SALMONN's dataset.py prepares it)
+export { parseDecodeConfig, parseTrainConfig, applyOverrides, configFolder } from './io/config.js';
+export type { DecodeConfig, TrainConfig, SalmonnModelConfig, YamlConfigOptions } from './io/config.js';
+export { loadAudio, decodeAudio, resample, TARGET_SAMPLE_RATE } from './io/audio.js';
+export type { DecodedAudio, DecodeOptions } from './io/audio.js';
+export { readMaskCheckpoint, encodeMaskCheckpoint, maskSummary, headMask } from './io/mask.js';
+export type { MaskCheckpoint, MaskCheckpointExtras, MaskSummary } from './io/mask.js';
+// AHAMask training (browser-clean: the file system is a TrainFs; Node's is NodeTrainFs in 'ahamask/node')
+export { Trainer, checkTrainData, findResumeCheckpoint } from './train/trainer.js';
+export type { TrainerOptions, TrainResult, NoiseMode } from './train/trainer.js';
+export { MemoryFs } from './train/fs.js';
+export type { TrainFs } from './train/fs.js';
+export { SpeechSource } from './train/speech.js';
+export type { SpeechBatching } from './train/speech.js';
+export { SpeechCache } from './train/cache.js';
+export { SalmonnSpeechEncoder, salmonnObjective } from './train/salmonn.js';
+export { trainingHeatmapSvg, maskHeatmapSvg } from './train/heatmap.js';
 // The demo SALMONN's tasks, targets and scoring (issue 11)
 export * from './demo/tasks.js';

@@ -14,25 +14,32 @@ import type { Target } from '../models/weights.js';
 import { readFileBytes, readMaskCheckpointFile, readTextFile, writeFileAtomic } from '../node/files.js';
 import { getDevice } from '../node/gpu.js';
 import { trainingHeatmapSvg } from '../train/heatmap.js';
-import { ProgressBar, nodeFileSystem } from './evaluate.js';
+import { nodeFileSystem } from '../node/load.js';
+import type { LlmWeightFormat } from '../ops/quant.js';
+import { runCommand, type CommandSpec } from './args.js';
+import { ProgressBar } from './progress.js';
 import '../index.js';
 
 /** The package root (dist/cli or src/cli -> ../..): the default model is found wherever ahamask runs from. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEMO_MODEL_DIR = join(PACKAGE_ROOT, 'checkpoints', 'demo');
 
-const USAGE = `usage: ahamask demo [--json] [--data DIR] [--cpu] [--out DIR] [--limit N] [--model DIR]
-
-Runs the demo SALMONN (checkpoints/demo) on held-out clips, each task three ways: with its instruction and no
+export const spec: CommandSpec = {
+  name: 'demo',
+  summary: 'the demo SALMONN on held-out clips: each task with its instruction, with its AHAMask alone, with neither',
+  description: `Runs the demo SALMONN (checkpoints/demo) on held-out clips, each task three ways: with its instruction and no
 mask; with its AHAMask and an empty prompt; with neither. Prints accuracy (WER for transcription), examples and
-where the masks' heads are; writes OUT/results.json and OUT/<task>.svg.
-
-  --json       print the results as one JSON object on one line (nothing else on stdout)
-  --data DIR   clips written by \`ahamask demo-data --out DIR\` instead of the shipped held-out set
-  --cpu        run on the CPU reference backend (no WebGPU adapter needed; slower)
-  --out DIR    output folder (default demo-out)
-  --limit N    use the first N clips only
-  --model DIR  another demo model folder (decode_config.yaml, masks/<task>/checkpoint.pth)`;
+where the masks' heads are; writes OUT/results.json and OUT/<task>.svg. \`npm start\` runs it.`,
+  flags: [
+    { name: 'json', help: 'print the results as one JSON object on one line (nothing else on stdout)' },
+    { name: 'data', value: 'DIR', help: 'clips written by `ahamask demo-data --out DIR` instead of the shipped held-out set' },
+    { name: 'cpu', help: 'run on the CPU reference backend (no WebGPU adapter needed; slower)' },
+    { name: 'out', value: 'DIR', help: 'output folder (default demo-out)' },
+    { name: 'limit', value: 'N', int: true, help: 'use the first N clips only' },
+    { name: 'model', value: 'DIR', help: 'another demo model folder (decode_config.yaml, prompts/, masks/<task>/checkpoint.pth)' },
+    { name: 'llm-weights', value: 'FMT', choices: ['fp16', 'int8', 'q4'], help: "the LLM's linear weights: fp16, int8 (LLM.int8) or q4 (4-bit groups)" },
+  ],
+};
 
 interface Args {
   json: boolean;
@@ -41,30 +48,7 @@ interface Args {
   out: string;
   limit?: number;
   model: string;
-}
-
-function parseArgs(argv: string[]): Args | string {
-  const a: Args = { json: false, cpu: false, out: 'demo-out', model: DEMO_MODEL_DIR };
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new AhamaskError(`${s} needs a value`);
-      return v;
-    };
-    if (s === '--json') a.json = true;
-    else if (s === '--cpu') a.cpu = true;
-    else if (s === '--data') a.data = val();
-    else if (s === '--out') a.out = val();
-    else if (s === '--model') a.model = resolve(val());
-    else if (s === '--limit') {
-      const n = Number(val());
-      if (!Number.isInteger(n) || n < 1) return '--limit needs a positive integer';
-      a.limit = n;
-    } else if (s === '-h' || s === '--help') return '';
-    else return `unknown option ${s}`;
-  }
-  return a;
+  llmWeights?: LlmWeightFormat;
 }
 
 /** clips.json as `ahamask demo-data` writes it; audio is looked up next to it (DIR/audio/<file>). */
@@ -176,13 +160,18 @@ export function demoJson(r: DemoResult, info: { model: string; backend: string; 
   };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (typeof args === 'string') {
-    if (args) console.error(`ahamask demo: ${args}\n`);
-    console.error(USAGE);
-    return args ? 2 : 0;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand(spec, argv, async ({ flags }) => {
+    const limit = flags.limit === undefined ? undefined : Number(flags.limit);
+    if (limit !== undefined && !(limit >= 1)) throw new AhamaskError('--limit needs a positive integer');
+    return demo({
+      json: !!flags.json, cpu: !!flags.cpu, data: flags.data as string | undefined, out: (flags.out as string | undefined) ?? 'demo-out', limit,
+      model: flags.model ? resolve(flags.model as string) : DEMO_MODEL_DIR, llmWeights: flags.llmWeights as LlmWeightFormat | undefined,
+    });
+  });
+}
+
+async function demo(args: Args): Promise<number> {
   const t0 = performance.now();
   const cfgFile = join(args.model, 'decode_config.yaml');
   if (!existsSync(cfgFile)) throw new FormatError(cfgFile, 'not found: the demo model is missing (checkpoints/demo)');
@@ -205,8 +194,8 @@ export async function run(argv: string[]): Promise<number> {
   const quiet = args.json;
   const bar = quiet ? null : new ProgressBar('loading');
   const model = await Salmonn.load({
-    model: cfg.model, fs: nodeFileSystem(root), target, probThreshold: cfg.prob_threshold, cwd: root, mask: null,
-    onProgress: (p) => p.total > 0 && bar?.update(p.done, p.total, p.stage),
+    model: cfg.model, fs: nodeFileSystem(root), target, probThreshold: cfg.prob_threshold, cwd: root, mask: null, llmWeights: args.llmWeights,
+    onProgress: (p) => p.status === 'progress' && bar?.update(p.overall, 100, p.stage ?? ''),
   });
   bar?.done();
   try {

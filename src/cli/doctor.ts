@@ -1,5 +1,6 @@
 // `ahamask doctor [--json]`: the adapter, its features and limits, and a GPU-vs-CPU self-test.
 import '../index.js';
+import { runCommand, UsageError, type CommandSpec } from './args.js';
 import { getDevice } from '../node/gpu.js';
 import { matmul } from '../ops/matmul.js';
 import { softmax } from '../ops/reduce.js';
@@ -24,8 +25,22 @@ async function selftest(dev: Device): Promise<string> {
   return bad.length ? bad.map(([k, d]) => `${k}: max |gpu - cpu| = ${d}`).join('; ') : 'ok';
 }
 
-export async function run(args: string[]): Promise<number> {
-  const json = args.includes('--json');
+export const spec: CommandSpec = {
+  name: 'doctor',
+  summary: 'the WebGPU adapter, its features and limits, and a self-test',
+  description: `Opens the WebGPU adapter (Dawn), prints its features (shader-f16, subgroups, timestamp-query) and limits, and runs
+a matmul and softmax on the GPU against the CPU reference. Exit status 0 when the self-test passes.`,
+  flags: [{ name: 'json', help: 'print {"adapter", "features", "limits", "selftest"} on one line' }],
+};
+
+export function run(argv: string[]): Promise<number> {
+  return runCommand(spec, argv, async ({ flags, rest }) => {
+    if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+    return doctor(!!flags.json);
+  });
+}
+
+async function doctor(json: boolean): Promise<number> {
   let dev: Device;
   try {
     dev = await getDevice();

@@ -8,9 +8,23 @@ import { parseBertConfig, parseDecodeConfig, parseTrainConfig, parseYaml, resolv
 import { LLM_WEIGHT_FORMATS } from '../ops/quant.js';
 import { BERT_BASE_UNCASED, Salmonn, memoryEstimate, salmonnArchitecture, type MemoryEstimate } from '../models/salmonn.js';
 import { readTextFile } from '../node/files.js';
-import { nodeFileSystem } from './evaluate.js';
+import { nodeFileSystem } from '../node/load.js';
+import { OPTIONS_FLAG, runCommand, UsageError, type CommandSpec } from './args.js';
 
-const USAGE = 'usage: ahamask estimate -c config.yaml [--batch-size N] [--json]';
+export const spec: CommandSpec = {
+  name: 'estimate',
+  summary: 'computed GPU/host memory for fp16, int8 and q4 LLM weights',
+  description: `Computed GPU and host memory for fp16, int8 (LLM.int8) and q4 LLM weights, from the configs alone (no
+weight is read; missing weight files are fine). A decode config gives an inference estimate at its
+batch_size_eval, num_beams and max_new_tokens; a train config (one with a run: section) a mask-training
+estimate at its batch_size_train. Relative paths resolve against the current directory.`,
+  flags: [
+    { name: 'cfg-path', aliases: ['-c', '--config'], value: 'FILE', help: 'a decode config or a training config (YAML)' },
+    OPTIONS_FLAG,
+    { name: 'batch-size', value: 'N', help: "items per batch instead of the config's" },
+    { name: 'json', help: 'machine-readable output' },
+  ],
+};
 
 const gib = (n: number): number => Math.round((n / 2 ** 30) * 1000) / 1000;
 
@@ -25,31 +39,21 @@ function jsonOf(m: MemoryEstimate): Record<string, unknown> {
   };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let config: string | undefined, batch: number | undefined, json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    if (s === '-c' || s === '--cfg-path' || s === '--config') config = argv[++i];
-    else if (s === '--batch-size') {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) {
-        console.error(`ahamask estimate: --batch-size needs a positive integer, got ${JSON.stringify(argv[i] ?? '')}`);
-        return 2;
-      }
-      batch = v;
-    } else if (s === '--json') json = true;
-    else if (s === '-h' || s === '--help') {
-      console.log(USAGE);
-      return 0;
-    } else {
-      console.error(`ahamask estimate: unknown option ${s}\n${USAGE}`);
-      return 2;
+export function run(argv: string[]): Promise<number> {
+  return runCommand(spec, argv, async ({ flags, rest }) => {
+    if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+    if (!flags.cfgPath) throw new UsageError('missing -c config.yaml');
+    let batch: number | undefined;
+    if (flags.batchSize !== undefined) {
+      const v = String(flags.batchSize);
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--batch-size needs a positive integer, got ${JSON.stringify(v)}`);
+      batch = Number(v);
     }
-  }
-  if (!config) {
-    console.error(`ahamask estimate: missing -c config.yaml\n${USAGE}`);
-    return 2;
-  }
+    return estimate(flags.cfgPath as string, batch, !!flags.json, (flags.options as string[] | undefined) ?? []);
+  });
+}
+
+async function estimate(config: string, batch: number | undefined, json: boolean, overrides: string[]): Promise<number> {
   const cwd = process.cwd();
   const file = resolve(cwd, config);
   const text = await readTextFile(file);
@@ -57,11 +61,11 @@ export async function run(argv: string[]): Promise<number> {
   const training = !!root && typeof root === 'object' && 'run' in (root as object);
   let model: SalmonnModelConfig, opts: Parameters<typeof memoryEstimate>[1];
   if (training) {
-    const t = parseTrainConfig(text, { file: config, cwd, warn: () => {} });
+    const t = parseTrainConfig(text, { file: config, cwd, warn: () => {}, overrides });
     model = t.model;
     opts = { mode: 'training', batch: batch ?? t.run.batch_size_train };
   } else {
-    const d = parseDecodeConfig(text, { file: config, cwd, warn: () => {} });
+    const d = parseDecodeConfig(text, { file: config, cwd, warn: () => {}, overrides });
     model = d.model;
     opts = { mode: 'inference', batch: batch ?? d.batch_size_eval, numBeams: d.generate.num_beams, maxNewTokens: d.generate.max_new_tokens };
   }

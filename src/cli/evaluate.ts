@@ -1,146 +1,74 @@
-// `ahamask evaluate -c decode_config.yaml [--dump-dir DIR] [--cpu]`: AHAMask evaluate.py in TypeScript.
+// `ahamask evaluate -c decode_config.yaml [--dump-dir DIR] [--cpu] [--llm-weights fp16|int8|q4]`: AHAMask evaluate.py in TypeScript.
 // Writes output_path as {"prompt": ..., "prediction": [{"id", "ground_truth", "output"}]} (json.dump indent=4,
 // ensure_ascii=False). A missing or corrupt audio file: its output names the error, the rest continues, and the
 // exit code is 1 at the end.
-import { stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AhamaskError, FormatError } from '../errors.js';
-import type { ByteSource, Directory } from '../io/bytes.js';
-import { parseDecodeConfig, resolvePath, type DecodeConfig } from '../io/config.js';
+import { resolvePath } from '../io/config.js';
 import { TARGET_SAMPLE_RATE, decodeAudio, loadAudio, normalizeLength, resample } from '../io/audio.js';
 import { encodeNpy } from '../io/npy.js';
 import { generateOptionsFromConfig } from '../models/generate.js';
-import { QuantizedWeight, parseLlmWeightFormat, type LlmWeightFormat } from '../ops/quant.js';
-import { Salmonn, checkGenerateConfig, type LoadProgress, type StageName } from '../models/salmonn.js';
+import { QuantizedWeight, type LlmWeightFormat } from '../ops/quant.js';
+import { checkGenerateConfig, type Salmonn, type StageName } from '../models/salmonn.js';
 import { parseAnnotations } from '../train/data.js';
-import { checkOutputPath, openFile, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
+import { checkOutputPath, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
 import { getDevice } from '../node/gpu.js';
-import type { Target } from '../models/weights.js';
+import { loadFromConfig as loadModel, type LoadFromConfigOptions } from '../node/load.js';
+import type { DecodeConfig } from '../io/config.js';
+import type { Directory } from '../io/bytes.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { OPTIONS_FLAG, runCommand, UsageError, type CommandSpec, type Flag } from './args.js';
+import { formatBytes, printLine, ProgressBar } from './progress.js';
 import '../index.js';
 
-const USAGE = `usage: ahamask evaluate -c decode_config.yaml [--dump-dir DIR] [--cpu] [--llm-weights fp16|int8|q4]
+// moved to src/node/load.ts and src/cli/progress.ts; re-exported for older imports (bench/)
+export { nodeFileSystem } from '../node/load.js';
+export { ProgressBar, formatBytes } from './progress.js';
 
-Runs SALMONN (+ the AHAMask of model.weight_mask_path) over test_data_path and writes output_path as
-{"prompt": ..., "prediction": [{"id", "ground_truth", "output"}]}, like AHAMask's evaluate.py.
-Relative paths in the config are resolved against the current directory.
+/** Flags shared by the commands that read a decode config (evaluate, cli). */
+export const DECODE_FLAGS: Flag[] = [
+  { name: 'cfg-path', aliases: ['-c', '--config'], value: 'FILE', help: 'the decode config (YAML; the AHAMask/SALMONN decode_config.yaml schema)' },
+  OPTIONS_FLAG,
+  { name: 'cpu', help: 'run on the CPU reference backend (slow) instead of the GPU' },
+  { name: 'llm-weights', value: 'FMT', choices: ['fp16', 'int8', 'q4'], help: "the LLM's linear weights: fp16, int8 (LLM.int8, as low_resource: True) or q4 (4-bit groups); overrides the config" },
+];
 
-  -c, --cfg-path FILE  the decode config (YAML)
-  --dump-dir DIR       write each item's intermediate arrays to DIR/<index>/<name>.npy
-  --cpu                run on the CPU reference backend (slow) instead of the GPU
-  --llm-weights FMT    fp16, int8 (LLM.int8, as low_resource: True) or q4 (4-bit groups): overrides the config`;
+export const spec: CommandSpec = {
+  name: 'evaluate',
+  summary: 'SALMONN + AHAMask over a data set',
+  description: `Runs SALMONN (+ the AHAMask of model.weight_mask_path) over test_data_path and writes output_path as
+{"prompt": ..., "prediction": [{"id", "ground_truth", "output"}]}, like AHAMask's evaluate.py. Relative paths
+in the config resolve against the current directory. A missing or corrupt audio item is reported, its output
+names the error, and the exit status is 1 at the end.`,
+  flags: [...DECODE_FLAGS, { name: 'dump-dir', value: 'DIR', help: "write each item's intermediate arrays to DIR/<index>/<name>.npy" }],
+};
 
-/** A Directory over the file system: absolute paths as they are, relative ones against `cwd`. */
-export function nodeFileSystem(cwd: string): Directory {
-  const p = (x: string): string => (isAbsolute(x) ? x : join(cwd, x));
-  return {
-    name: cwd,
-    open: (x: string): Promise<ByteSource> => openFile(p(x)),
-    exists: async (x: string): Promise<boolean> => {
-      try {
-        return (await stat(p(x))).isFile();
-      } catch {
-        return false;
-      }
+/**
+ * Loads SALMONN for a CLI command: a progress bar on stderr, the weights' size when done. `rows`
+ * 'batch_size_eval' (evaluate) checks output_path before loading; the generate: section is checked against the
+ * device's memory after loading (rows per generate call: batch_size_eval or 1).
+ */
+export async function loadFromConfig(configPath: string, opts: { cpu: boolean; overrides?: string[]; llmWeights?: LlmWeightFormat; rows?: 'batch_size_eval' | 1 }): Promise<{ cfg: DecodeConfig; model: Salmonn; cwd: string; fs: Directory }> {
+  const bar = new ProgressBar('loading');
+  const o: LoadFromConfigOptions = {
+    target: opts.cpu ? 'cpu' : await getDevice(),
+    overrides: opts.overrides,
+    llmWeights: opts.llmWeights,
+    beforeLoad: opts.rows === 'batch_size_eval' ? (cfg) => checkOutputPath(cfg.output_path, 'file') : undefined,
+    warn: (m) => printLine(`warning: ${m}`),
+    onProgress: (p) => {
+      if (p.status === 'progress') bar.update(p.overall, 100, p.stage ?? '');
     },
   };
-}
-
-/** A one-line progress bar on stderr (redrawn in place on a TTY, a few plain lines otherwise). */
-export class ProgressBar {
-  private last = -1;
-  private lastTime = 0;
-  constructor(readonly label: string, readonly stream: NodeJS.WriteStream = process.stderr) {}
-  update(done: number, total: number, note = ''): void {
-    const frac = total > 0 ? Math.min(1, done / total) : 0;
-    const pct = Math.floor(frac * 100);
-    const now = Date.now();
-    if (this.stream.isTTY) {
-      if (pct === this.last && now - this.lastTime < 200) return;
-      const w = 30, fill = Math.round(frac * w);
-      this.stream.write(`\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${String(pct).padStart(3)}% ${note}`.padEnd(100).slice(0, 100));
-      this.last = pct;
-      this.lastTime = now;
-      return;
-    }
-    const bucket = Math.floor(pct / 25);
-    if (bucket === this.last) return;
-    this.last = bucket;
-    this.stream.write(`${this.label}: ${pct}% ${note}\n`);
-  }
-  done(note = ''): void {
-    if (this.stream.isTTY) this.stream.write(`\r${`${this.label} [${'#'.repeat(30)}] 100% ${note}`.padEnd(100).slice(0, 100)}\n`);
-    else this.stream.write(`${this.label}: done ${note}\n`);
-  }
-}
-
-export function formatBytes(n: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB'];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
-}
-
-export interface CommonArgs {
-  config?: string;
-  dumpDir?: string;
-  cpu: boolean;
-  /** --llm-weights fp16|int8|q4 (overrides model.llm_weight_format / low_resource). */
-  llmWeights?: LlmWeightFormat;
-  rest: string[];
-}
-
-export function parseCommonArgs(argv: string[], allowDump: boolean): CommonArgs | string {
-  const a: CommonArgs = { cpu: false, rest: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    if (s === '-c' || s === '--cfg-path' || s === '--config') {
-      const v = argv[++i];
-      if (!v) return `${s} needs a file`;
-      a.config = v;
-    } else if (allowDump && s === '--dump-dir') {
-      const v = argv[++i];
-      if (!v) return '--dump-dir needs a directory';
-      a.dumpDir = v;
-    } else if (s === '--llm-weights') {
-      const v = parseLlmWeightFormat(argv[++i]);
-      if (!v) return `--llm-weights must be fp16, int8 or q4, got '${argv[i] ?? ''}'`;
-      a.llmWeights = v;
-    } else if (s === '--cpu') a.cpu = true;
-    else if (s === '-h' || s === '--help') return '';
-    else if (s.startsWith('-')) return `unknown option ${s}`;
-    else a.rest.push(s);
-  }
-  if (!a.config) return 'missing -c decode_config.yaml';
-  return a;
-}
-
-/** Reads the decode config (relative paths against the current directory) and loads SALMONN with progress. */
-export async function loadFromConfig(configPath: string, cpu: boolean, rows: 'batch_size_eval' | 1 = 1, llmWeights?: LlmWeightFormat): Promise<{ cfg: DecodeConfig; model: Salmonn; cwd: string; fs: Directory }> {
-  const cwd = process.cwd();
-  const file = resolve(cwd, configPath);
-  const cfg = parseDecodeConfig(await readTextFile(file), { file: configPath, cwd });
-  if (rows !== 1) await checkOutputPath(cfg.output_path, 'file');
-  const fs = nodeFileSystem(cwd);
-  const target: Target = cpu ? 'cpu' : await getDevice();
-  const bar = new ProgressBar('loading');
-  const model = await Salmonn.load({
-    model: cfg.model, fs, target, probThreshold: cfg.prob_threshold, cwd, llmWeights,
-    onProgress: (p: LoadProgress) => {
-      if (p.total > 0) bar.update(p.done, p.total, p.stage);
-    },
-  });
-  bar.done(`${formatBytes(totalBytes(model))} of weights on ${cpu ? 'the CPU' : 'the GPU'}`);
+  const r = await loadModel(configPath, o);
+  bar.done(`${formatBytes(totalBytes(r.model))} of weights on ${opts.cpu ? 'the CPU' : 'the GPU'}`);
   try {
-    checkGenerateConfig(model, cfg.generate, rows === 1 ? 1 : cfg.batch_size_eval, cfg.prompt);
+    checkGenerateConfig(r.model, r.cfg.generate, opts.rows === 'batch_size_eval' ? r.cfg.batch_size_eval : 1, r.cfg.prompt);
   } catch (e) {
-    model.dispose();
+    r.model.dispose();
     throw e;
   }
-  return { cfg, model, cwd, fs };
+  return r;
 }
 
 function totalBytes(m: Salmonn): number {
@@ -155,6 +83,21 @@ function totalBytes(m: Salmonn): number {
   };
   walk([m.whisper.p, m.beats?.p, m.qformer.p, m.p, { ...m.llama.p, lmHead: m.llama.p.lmHead === m.llama.p.embed ? null : m.llama.p.lmHead }]);
   return n;
+}
+
+/** The decode-config flags of evaluate/cli as plain values. */
+export interface DecodeArgs {
+  config: string;
+  cpu: boolean;
+  overrides: string[];
+  /** --llm-weights fp16|int8|q4 (overrides model.llm_weight_format / low_resource). */
+  llmWeights?: LlmWeightFormat;
+}
+
+export function decodeArgs(f: Record<string, unknown>, rest: string[], allowRest = false): DecodeArgs {
+  if (!f.cfgPath) throw new UsageError('missing -c decode_config.yaml');
+  if (rest.length && !allowRest) throw new UsageError(`unexpected argument '${rest[0]}'`);
+  return { config: f.cfgPath as string, cpu: !!f.cpu, overrides: (f.options as string[] | undefined) ?? [], llmWeights: f.llmWeights as LlmWeightFormat | undefined };
 }
 
 interface Annotation {
@@ -197,14 +140,12 @@ export function pyJsonDump(v: unknown): string {
   return JSON.stringify(v, null, 4);
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseCommonArgs(argv, true);
-  if (typeof args === 'string') {
-    if (args) console.error(`ahamask evaluate: ${args}\n`);
-    console.error(USAGE);
-    return args ? 2 : 0;
-  }
-  const { cfg, model, cwd } = await loadFromConfig(args.config!, args.cpu, 'batch_size_eval', args.llmWeights);
+export function run(argv: string[]): Promise<number> {
+  return runCommand(spec, argv, async ({ flags, rest }) => evaluate(decodeArgs(flags, rest), flags.dumpDir as string | undefined));
+}
+
+async function evaluate(args: DecodeArgs, dumpDirArg?: string): Promise<number> {
+  const { cfg, model, cwd } = await loadFromConfig(args.config, { ...args, rows: 'batch_size_eval' });
   try {
     if (!cfg.test_data_path) throw new AhamaskError(`${cfg.file}: test_data_path is not set`);
     const items = await readAnnotations(cfg.test_data_path);
@@ -215,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
     let failures = 0;
     const bs = Math.max(1, cfg.batch_size_eval);
     const bar = new ProgressBar('evaluating');
-    const dumpDir = args.dumpDir ? resolve(cwd, args.dumpDir) : null;
+    const dumpDir = dumpDirArg ? resolve(cwd, dumpDirArg) : null;
     for (let start = 0; start < items.length; start += bs) {
       const batch = items.slice(start, start + bs).map((a, j) => ({ a, index: start + j }));
       const outputs = new Map<number, string>();
@@ -227,7 +168,7 @@ export async function run(argv: string[]): Promise<number> {
           failures++;
           const msg = e instanceof Error ? e.message : String(e);
           outputs.set(it.index, `ERROR: ${msg}`);
-          console.error(`ahamask evaluate: item ${it.index} (${it.a.path}): ${msg}`);
+          printLine(`ahamask evaluate: item ${it.index} (${it.a.path}): ${msg}`);
         }
       }
       if (ok.length) {

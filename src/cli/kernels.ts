@@ -10,8 +10,21 @@ import { getDevice } from '../node/gpu.js';
 import { CompiledKernel, KERNEL_WORKLOADS, compileKernels, uncoveredKernels } from '../ops/kernel-catalog.js';
 import type { Device } from '../tensor/device.js';
 import { RECORDING_PROFILES, RecordingProfile, recordingDevice } from '../tensor/recording-device.js';
+import { runCommand, UsageError, type CommandSpec } from './args.js';
 
-const USAGE = 'usage: ahamask kernels [--op NAME[,NAME]] [--out DIR] [--json] [--profile software|gpu]';
+export const spec: CommandSpec = {
+  name: 'kernels',
+  summary: 'compile the kernel catalog and list every WGSL pipeline',
+  description: `Runs the kernel catalog (one small call per kernel variant) and lists every pipeline it compiles with its
+key. Without --profile the kernels are the ones this machine's adapter gets; --profile shows another adapter's
+variants on a recording device (no GPU needed).`,
+  flags: [
+    { name: 'op', value: 'NAME[,NAME]', help: 'only these ops of the catalog' },
+    { name: 'out', value: 'DIR', help: "write each kernel's WGSL to DIR/<op>.<variant>[.<n>].wgsl (first line: the key) plus index.json" },
+    { name: 'json', help: 'machine-readable output' },
+    { name: 'profile', value: 'NAME', choices: Object.keys(RECORDING_PROFILES), help: "another adapter's kernels on a recording device" },
+  ],
+};
 
 /** File names of the listed kernels (unique within one listing). */
 export function kernelFiles(ks: CompiledKernel[]): string[] {
@@ -26,42 +39,18 @@ export function kernelFiles(ks: CompiledKernel[]): string[] {
   });
 }
 
-class UsageError extends Error {}
-
-export async function run(args: string[]): Promise<number> {
-  try {
-    return await list(args);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`ahamask ${e.message}`);
-    return 2;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand(spec, argv, async ({ flags, rest }) => {
+    if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+    const ops = flags.op !== undefined ? String(flags.op).split(',').filter(Boolean) : undefined;
+    return list(ops, flags.out as string | undefined, flags.profile as RecordingProfile | undefined, !!flags.json);
+  });
 }
 
-async function list(args: string[]): Promise<number> {
-  let ops: string[] | undefined, out: string | undefined, profile: RecordingProfile | undefined, json = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`kernels: ${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (a === '--op') (ops ??= []).push(...value().split(','));
-    else if (a === '--out') out = value();
-    else if (a === '--json') json = true;
-    else if (a === '--profile') {
-      const p = value();
-      if (!(p in RECORDING_PROFILES)) throw new UsageError(`kernels: --profile must be one of ${Object.keys(RECORDING_PROFILES).join(', ')}, got '${p}'`);
-      profile = p as RecordingProfile;
-    } else if (a === '-h' || a === '--help') {
-      console.log(USAGE);
-      return 0;
-    } else throw new UsageError(`kernels: unknown option '${a}'\n${USAGE}`);
-  }
+async function list(ops: string[] | undefined, out: string | undefined, profile: RecordingProfile | undefined, json: boolean): Promise<number> {
   const known = new Set(KERNEL_WORKLOADS.map((w) => w.op));
   for (const op of ops ?? []) {
-    if (!known.has(op)) throw new UsageError(`kernels: no kernel '${op}' in the catalog (known: ${[...known].join(', ')})`);
+    if (!known.has(op)) throw new UsageError(`no kernel '${op}' in the catalog (known: ${[...known].join(', ')})`);
   }
   const dev: Device = profile ? recordingDevice(profile) : await getDevice();
   const ks = await compileKernels(dev, ops);

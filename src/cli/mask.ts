@@ -1,15 +1,25 @@
 // `ahamask mask show <checkpoint.pth> [--json] [--svg out.svg] [--layers L --heads H]`
 import { ShapeError } from '../errors.js';
+import { closest, helpText, runCommand, usageError, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import { evaluatePyPercentOn, maskSummary, type MaskSummary } from '../io/mask.js';
 import { readMaskCheckpointFile, writeFileAtomic } from '../node/files.js';
+import { maskHeatmapSvg } from '../train/heatmap.js';
 
-const USAGE = `usage: ahamask mask show <checkpoint.pth> [--json] [--svg out.svg] [--layers L --heads H]
+export const spec: CommandSpec = {
+  name: 'mask show',
+  args: '<checkpoint.pth>',
+  summary: 'which heads an AHAMask checkpoint keeps',
+  description: "Shows which attention heads an AHAMask checkpoint keeps (head on <=> logit >= 0) as a table, JSON or an SVG heatmap.",
+  flags: [
+    { name: 'json', help: 'print {"n_layers","n_heads","heads_on","per_layer_on","head_on","ffn","logits"}' },
+    { name: 'svg', value: 'FILE', help: 'also write a layers x heads heatmap (axis titles, colour legend)' },
+    { name: 'layers', value: 'L', int: true, help: 'number of LLM layers (needed when the length is not L*(L+1))' },
+    { name: 'heads', value: 'H', int: true, help: 'heads per layer (inferred: 1640 -> 40x40, 1056 -> 32x32)' },
+  ],
+};
 
-  Shows which attention heads an AHAMask checkpoint keeps (head on <=> logit >= 0).
-  --json          print {"n_layers","n_heads","heads_on","per_layer_on","head_on","ffn","logits"}
-  --svg FILE      also write a layers x heads heatmap
-  --layers L      number of LLM layers  } needed when the length is not L*(L+1)
-  --heads H       heads per layer       } (inferred: 1640 -> 40x40, 1056 -> 32x32)`;
+/** `ahamask mask` itself: its subcommands. */
+export const groupSpec: CommandSpec = { name: 'mask', args: 'show <checkpoint.pth>', summary: 'AHAMask checkpoints', flags: [] };
 
 interface Args {
   file: string;
@@ -19,30 +29,10 @@ interface Args {
   heads?: number;
 }
 
-function parseArgs(args: string[]): Args | string {
-  const rest: string[] = [];
-  const out: Partial<Args> = { json: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const val = (): string | undefined => args[++i];
-    if (a === '--json') out.json = true;
-    else if (a === '--svg') {
-      const v = val();
-      if (!v) return '--svg needs a file name';
-      out.svg = v;
-    } else if (a === '--layers' || a === '--heads') {
-      const v = val();
-      const n = Number(v);
-      if (!v || !Number.isInteger(n) || n < 1) return `${a} needs a positive integer`;
-      if (a === '--layers') out.layers = n;
-      else out.heads = n;
-    } else if (a === '-h' || a === '--help') return '';
-    else if (a.startsWith('-')) return `unknown option ${a}`;
-    else rest.push(a);
-  }
-  if (rest.length !== 1) return rest.length ? `expected one checkpoint, got ${rest.length}` : 'missing <checkpoint.pth>';
-  out.file = rest[0];
-  return out as Args;
+function maskArgs(f: FlagValues, rest: string[]): Args {
+  if (rest.length !== 1) throw new UsageError(rest.length ? `expected one checkpoint, got ${rest.length}` : 'missing <checkpoint.pth>');
+  for (const k of ['layers', 'heads'] as const) if (f[k] === 0) throw new UsageError(`--${k} needs a positive integer`);
+  return { file: rest[0], json: !!f.json, svg: f.svg as string | undefined, layers: f.layers as number | undefined, heads: f.heads as number | undefined };
 }
 
 export function formatTable(s: MaskSummary, percentEvaluatePy?: number): string {
@@ -62,53 +52,24 @@ export function formatTable(s: MaskSummary, percentEvaluatePy?: number): string 
   return lines.join('\n');
 }
 
-function color(logit: number): string {
-  // diverging: off (logit < 0) red, on (logit >= 0) green; intensity by |logit| (saturates at 12)
-  const t = Math.min(1, Math.abs(logit) / 12);
-  const mix = (a: number, b: number): number => Math.round(a + (b - a) * (0.25 + 0.75 * t));
-  return logit >= 0 ? `rgb(${mix(235, 26)},${mix(245, 150)},${mix(235, 65)})` : `rgb(${mix(250, 215)},${mix(235, 48)},${mix(235, 39)})`;
-}
-
-export function maskSvg(s: MaskSummary, title = ''): string {
-  const c = 12, left = 44, top = 40, H = s.n_heads, L = s.n_layers;
-  const width = left + (H + 1) * c + 60, height = top + L * c + 30;
-  const esc = (x: string): string => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="9">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${left}" y="14" font-size="11">${esc(title)} ${s.heads_on}/${L * H} heads on (${((100 * s.heads_on) / (L * H)).toFixed(1)} %)</text>`,
-  ];
-  for (let h = 0; h < H; h += 5) out.push(`<text x="${left + h * c + c / 2}" y="${top - 4}" text-anchor="middle">${h}</text>`);
-  out.push(`<text x="${left + H * c + c / 2}" y="${top - 4}" text-anchor="middle">ffn</text>`);
-  for (let l = 0; l < L; l++) {
-    const y = top + l * c;
-    out.push(`<text x="${left - 4}" y="${y + c - 3}" text-anchor="end">L${l}</text>`);
-    for (let h = 0; h <= H; h++) {
-      const v = s.logits[l * (H + 1) + h];
-      const fill = h === H ? '#ddd' : color(v);
-      out.push(`<rect x="${left + h * c}" y="${y}" width="${c - 1}" height="${c - 1}" fill="${fill}"><title>layer ${l} ${h === H ? 'ffn slot' : `head ${h}`}: logit ${v}</title></rect>`);
-    }
-    out.push(`<text x="${left + (H + 1) * c + 4}" y="${y + c - 3}">${s.per_layer_on[l]}</text>`);
-  }
-  out.push('</svg>');
-  return out.join('\n') + '\n';
+/** The mask as an SVG heatmap (the same figure as training's mask_heatmap.svg; title: the file's base name). */
+export function maskSvg(s: MaskSummary, file = ''): string {
+  return maskHeatmapSvg(s.logits, s.n_layers, s.n_heads, file || 'mask');
 }
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'show') {
-    console.error(sub === undefined || sub === '-h' || sub === '--help' ? USAGE : `ahamask mask: unknown subcommand '${sub}'\n\n${USAGE}`);
-    return sub === '-h' || sub === '--help' ? 0 : 2;
+  if (sub === undefined || sub === '-h' || sub === '--help') {
+    const text = `usage: ahamask mask show [options] <checkpoint.pth>\n\nsubcommands:\n  show    ${spec.summary}\n\n${helpText(spec)}`;
+    if (sub === undefined) console.error(text);
+    else console.log(text);
+    return sub === undefined ? 2 : 0;
   }
-  const a = parseArgs(rest);
-  if (typeof a === 'string') {
-    if (a === '') {
-      console.log(USAGE);
-      return 0;
-    }
-    console.error(`ahamask mask show: ${a}\n\n${USAGE}`);
-    return 2;
-  }
+  if (sub !== 'show') return usageError(groupSpec, `unknown subcommand '${sub}'${closest(sub, ['show']) ? "; did you mean 'show'?" : ''}`);
+  return runCommand(spec, rest, async ({ flags, rest: files }) => show(maskArgs(flags, files)));
+}
+
+async function show(a: Args): Promise<number> {
   const ck = await readMaskCheckpointFile(a.file);
   let s: MaskSummary;
   try {

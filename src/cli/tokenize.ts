@@ -4,20 +4,24 @@ import { readFileBytes, readTextFile } from '../node/files.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LlamaTokenizer } from '../models/tokenizer.js';
+import { runCommand, UsageError, type CommandSpec, type FlagValues } from './args.js';
 
-const USAGE = `usage: ahamask tokenize --tokenizer <dir-or-tokenizer.model> [options] <text | ->
-
-Tokenises text with the LLaMA/Vicuna SentencePiece model the way SALMONN does (HF LlamaTokenizer, transformers
-4.28, add_special_tokens=False, '[PAD]' added): prints each piece with its id. '-' reads the text from stdin.
-
-options:
-  --tokenizer PATH   a directory holding tokenizer.model (and tokenizer_config.json), or the .model file
-  --json             print {"pieces": [...], "ids": [...]} (decode: {"text": ..., "tokens": [...]})
-  --bos, --eos       add <s> / </s>
-  --no-pad           do not add the [PAD] token
-  --decode           the arguments are token ids (space or comma separated): print the decoded text
-  --skip-special     with --decode: drop <s>, </s>, <unk>, [PAD] (as SALMONN's batch_decode)
-  -h, --help         this text`;
+export const spec: CommandSpec = {
+  name: 'tokenize',
+  args: '<text | ->',
+  summary: 'SentencePiece pieces and ids of a text',
+  description: `Tokenises text with the LLaMA/Vicuna SentencePiece model the way SALMONN does (HF LlamaTokenizer, transformers
+4.28, add_special_tokens=False, '[PAD]' added): prints each piece with its id. '-' reads the text from stdin.`,
+  flags: [
+    { name: 'tokenizer', aliases: ['-t'], value: 'PATH', help: 'a directory holding tokenizer.model (and tokenizer_config.json), or the .model file' },
+    { name: 'json', help: 'print {"pieces": [...], "ids": [...]} (decode: {"text": ..., "tokens": [...]})' },
+    { name: 'bos', help: 'add <s>' },
+    { name: 'eos', help: 'add </s>' },
+    { name: 'no-pad', help: 'do not add the [PAD] token' },
+    { name: 'decode', help: 'the arguments are token ids (space or comma separated): print the decoded text' },
+    { name: 'skip-special', help: "with --decode: drop <s>, </s>, <unk>, [PAD] (as SALMONN's batch_decode)" },
+  ],
+};
 
 interface Args {
   tokenizer?: string;
@@ -30,28 +34,12 @@ interface Args {
   rest: string[];
 }
 
-function parseArgs(argv: string[]): Args | string {
-  const a: Args = { json: false, bos: false, eos: false, pad: true, decode: false, skipSpecial: false, rest: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    if (s === '--') {
-      a.rest.push(...argv.slice(i + 1));
-      break;
-    }
-    if (s === '--tokenizer' || s === '-t') {
-      if (i + 1 >= argv.length) return `${s} needs a path`;
-      a.tokenizer = argv[++i];
-    } else if (s.startsWith('--tokenizer=')) a.tokenizer = s.slice('--tokenizer='.length);
-    else if (s === '--json') a.json = true;
-    else if (s === '--bos') a.bos = true;
-    else if (s === '--eos') a.eos = true;
-    else if (s === '--no-pad') a.pad = false;
-    else if (s === '--decode') a.decode = true;
-    else if (s === '--skip-special') a.skipSpecial = true;
-    else if (s.startsWith('-') && s !== '-' && !/^-?\d/.test(s)) return `unknown option ${s}`;
-    else a.rest.push(s);
-  }
-  return a;
+function tokenizeArgs(f: FlagValues, rest: string[]): Args {
+  if (!f.tokenizer) throw new UsageError('--tokenizer is required');
+  if (!rest.length) throw new UsageError('no text given');
+  return {
+    tokenizer: f.tokenizer as string, json: !!f.json, bos: !!f.bos, eos: !!f.eos, pad: !f.noPad, decode: !!f.decode, skipSpecial: !!f.skipSpecial, rest,
+  };
 }
 
 /** A piece as printed in the table: raw unless it holds whitespace or control characters. */
@@ -59,17 +47,12 @@ function show(piece: string): string {
   return /[\s\p{Cc}]/u.test(piece) ? JSON.stringify(piece) : piece;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
-    console.log(USAGE);
-    return 0;
-  }
-  const args = parseArgs(argv);
-  if (typeof args === 'string' || !args.tokenizer || args.rest.length === 0) {
-    console.error(`ahamask tokenize: ${typeof args === 'string' ? args : !args.tokenizer ? '--tokenizer is required' : 'no text given'}\n\n${USAGE}`);
-    return 2;
-  }
-  let modelPath = args.tokenizer;
+export function run(argv: string[]): Promise<number> {
+  return runCommand(spec, argv, async ({ flags, rest }) => tokenize(tokenizeArgs(flags, rest)));
+}
+
+async function tokenize(args: Args): Promise<number> {
+  let modelPath = args.tokenizer!;
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) modelPath = join(modelPath, 'tokenizer.model');
   if (!existsSync(modelPath)) {
     console.error(`ahamask tokenize: ${modelPath}: no such file`);

@@ -7,8 +7,9 @@ import { MemorySource } from '../io/bytes.js';
 import { getDevice } from '../node/gpu.js';
 import { checkOutputPath, readTextFile } from '../node/files.js';
 import { Salmonn } from '../models/salmonn.js';
-import { parseLlmWeightFormat, type LlmWeightFormat } from '../ops/quant.js';
+import type { LlmWeightFormat } from '../ops/quant.js';
 import type { Target } from '../models/weights.js';
+import '../index.js';
 import '../autograd/index.js';
 import { SpeechCache } from '../train/cache.js';
 import { readTrainCheckpoint, type TrainCheckpoint } from '../train/checkpoint.js';
@@ -17,31 +18,43 @@ import { progressLine, type ProgressInfo } from '../train/log.js';
 import { SalmonnSpeechEncoder, salmonnObjective } from '../train/salmonn.js';
 import { SpeechSource, type SpeechBatching } from '../train/speech.js';
 import { Trainer, checkTrainData, findResumeCheckpoint, type NoiseMode } from '../train/trainer.js';
-import { nodeFileSystem, ProgressBar } from './evaluate.js';
-import { NodeTrainFs } from './train-fs.js';
+import { nodeFileSystem } from '../node/load.js';
+import { parseArgs, runCommand, UsageError, OPTIONS_FLAG, type CommandSpec, type FlagValues } from './args.js';
+import { printLine, ProgressBar } from './progress.js';
 
-const USAGE = `usage: ahamask train -c config.yaml [options]
+const lineWidth = (): number => Math.max(40, Math.min(160, (process.stderr.columns ?? 161) - 1));
+import { NodeTrainFs } from '../node/train-fs.js';
 
-  -c, --config FILE        AHAMask training config (configs/config.yaml schema); relative paths resolve
-                           against the working directory, as train.py does
-  --resume [CKPT]          continue from CKPT, or from the latest checkpoint in output_dir
-  --init-mask CKPT         start from this mask ({'model': {'tensor'}}, e.g. a released one) instead of N(4, 0.02)
-  --max-steps N            stop after N global steps in total (writes checkpoint_latest.pth)
-  --dump-dir DIR           per step: weights_tensor_step{k}.npy, grad_step{k}.npy, mask_after_step{k+1}.npy, training.json
-  --gumbel-noise-dir DIR   replay the Exp(1) draws DIR/exp_noise_step{k}.npy ([batch, entries])
-  --no-gumbel-noise        E = 1 (no Gumbel noise)
-  --output-dir DIR         instead of run.output_dir
-  --speech-batching MODE   utterance (default: each utterance encoded alone, cached once) or padded_batch
-                           (the official collater: audio zero-padded to the batch's longest clip)
-  --cache-dir DIR          speech-embedding cache (default <output_dir>/speech_cache); --no-cache: memory only
-  --save-every N           also write checkpoint_latest.pth every N steps
-  --no-valid               skip the validation loss after each epoch
-  --cpu                    CPU reference backend (slow) instead of the GPU
-  --llm-weights FMT        fp16, int8 (LLM.int8, as low_resource: True) or q4: overrides the config
-  -q, --quiet              no progress bar`;
+export const spec: CommandSpec = {
+  name: 'train',
+  summary: 'train an AHAMask',
+  description: `AHAMask training (train.py) with the original configs/config.yaml schema; relative paths resolve against
+the working directory, as train.py does. Outputs in output_dir: checkpoint_{epoch}.pth (epochs are numbered
+from 0, as train.py's files), log.jsonl, mask_heatmap.svg.`,
+  flags: [
+    { name: 'cfg-path', aliases: ['-c', '--config'], value: 'FILE', help: 'AHAMask training config (configs/config.yaml schema)' },
+    OPTIONS_FLAG,
+    { name: 'resume', value: 'CKPT', optionalValue: true, help: 'continue from CKPT, or from the latest checkpoint in output_dir' },
+    { name: 'init-mask', value: 'CKPT', help: "start from this mask ({'model': {'tensor'}}, e.g. a released one) instead of N(4, 0.02)" },
+    { name: 'max-steps', value: 'N', int: true, help: 'stop after N global steps in total (writes checkpoint_latest.pth)' },
+    { name: 'dump-dir', value: 'DIR', help: 'per step: weights_tensor_step{k}.npy, grad_step{k}.npy, mask_after_step{k+1}.npy, training.json' },
+    { name: 'gumbel-noise-dir', value: 'DIR', help: 'replay the Exp(1) draws DIR/exp_noise_step{k}.npy ([batch, entries])' },
+    { name: 'no-gumbel-noise', help: 'E = 1 (no Gumbel noise)' },
+    { name: 'output-dir', value: 'DIR', help: 'instead of run.output_dir' },
+    { name: 'speech-batching', value: 'MODE', choices: ['utterance', 'padded_batch'], help: "utterance (default: each clip encoded alone, cached once) or padded_batch (the official collater)" },
+    { name: 'cache-dir', value: 'DIR', help: 'speech-embedding cache (default <output_dir>/speech_cache)' },
+    { name: 'no-cache', help: 'speech-embedding cache in memory only' },
+    { name: 'save-every', value: 'N', int: true, help: 'also write checkpoint_latest.pth every N steps' },
+    { name: 'no-valid', help: 'skip the validation loss after each epoch' },
+    { name: 'cpu', help: 'CPU reference backend (slow) instead of the GPU' },
+    { name: 'llm-weights', value: 'FMT', choices: ['fp16', 'int8', 'q4'], help: "the LLM's linear weights: fp16, int8 (LLM.int8, as low_resource: True) or q4; overrides the config" },
+    { name: 'quiet', aliases: ['-q'], help: 'no progress bar' },
+  ],
+};
 
 export interface TrainArgs {
   config: string;
+  overrides: string[];
   resume: boolean;
   resumePath?: string;
   initMask?: string;
@@ -60,56 +73,45 @@ export interface TrainArgs {
   llmWeights?: LlmWeightFormat;
 }
 
+/** Checks and converts parsed flags; throws UsageError. */
+function trainArgs(f: FlagValues, rest: string[]): TrainArgs {
+  if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+  if (!f.cfgPath) throw new UsageError('missing -c config.yaml');
+  const a: TrainArgs = {
+    config: f.cfgPath as string,
+    overrides: (f.options as string[] | undefined) ?? [],
+    resume: f.resume !== undefined,
+    resumePath: typeof f.resume === 'string' ? f.resume : undefined,
+    initMask: f.initMask as string | undefined,
+    maxSteps: f.maxSteps as number | undefined,
+    dumpDir: f.dumpDir as string | undefined,
+    noiseDir: f.gumbelNoiseDir as string | undefined,
+    noNoise: !!f.noGumbelNoise,
+    outputDir: f.outputDir as string | undefined,
+    batching: (f.speechBatching as SpeechBatching | undefined) ?? 'utterance',
+    cacheDir: f.cacheDir as string | undefined,
+    noCache: !!f.noCache,
+    saveEvery: (f.saveEvery as number | undefined) ?? 0,
+    noValid: !!f.noValid,
+    cpu: !!f.cpu,
+    quiet: !!f.quiet,
+    llmWeights: f.llmWeights as LlmWeightFormat | undefined,
+  };
+  if (a.noiseDir && a.noNoise) throw new UsageError('--gumbel-noise-dir and --no-gumbel-noise exclude each other');
+  if (a.resume && a.initMask) throw new UsageError('--resume and --init-mask exclude each other');
+  return a;
+}
+
+/** The parsed arguments, '' for --help, or a usage error message. */
 export function parseTrainArgs(argv: string[]): TrainArgs | string {
-  const a: Partial<TrainArgs> = { resume: false, noNoise: false, batching: 'utterance', noCache: false, saveEvery: 0, noValid: false, cpu: false, quiet: false };
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new AhamaskError(`${s} needs a value`);
-      return v;
-    };
-    const int = (): number => {
-      const v = val();
-      if (!/^\d+$/.test(v)) throw new AhamaskError(`${s} needs a non-negative integer, got '${v}'`);
-      return Number(v);
-    };
-    try {
-      if (s === '-c' || s === '--config' || s === '--cfg-path') a.config = val();
-      else if (s === '--resume') {
-        a.resume = true;
-        if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('-')) a.resumePath = argv[++i];
-      } else if (s === '--init-mask') a.initMask = val();
-      else if (s === '--max-steps') a.maxSteps = int();
-      else if (s === '--dump-dir') a.dumpDir = val();
-      else if (s === '--gumbel-noise-dir') a.noiseDir = val();
-      else if (s === '--no-gumbel-noise') a.noNoise = true;
-      else if (s === '--output-dir') a.outputDir = val();
-      else if (s === '--speech-batching') {
-        const v = val();
-        if (v !== 'utterance' && v !== 'padded_batch') return `--speech-batching must be utterance or padded_batch, got '${v}'`;
-        a.batching = v;
-      } else if (s === '--cache-dir') a.cacheDir = val();
-      else if (s === '--no-cache') a.noCache = true;
-      else if (s === '--save-every') a.saveEvery = int();
-      else if (s === '--no-valid') a.noValid = true;
-      else if (s === '--cpu') a.cpu = true;
-      else if (s === '--llm-weights') {
-        const v = val();
-        const f = parseLlmWeightFormat(v);
-        if (!f) return `--llm-weights must be fp16, int8 or q4, got '${v}'`;
-        a.llmWeights = f;
-      } else if (s === '-q' || s === '--quiet') a.quiet = true;
-      else if (s === '-h' || s === '--help') return '';
-      else return `unknown option '${s}'`;
-    } catch (e) {
-      return (e as Error).message;
-    }
+  try {
+    const p = parseArgs(spec, argv);
+    if (p.help) return '';
+    return trainArgs(p.flags, p.rest);
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
   }
-  if (!a.config) return 'missing -c config.yaml';
-  if (a.noiseDir && a.noNoise) return '--gumbel-noise-dir and --no-gumbel-noise exclude each other';
-  if (a.resume && a.initMask) return '--resume and --init-mask exclude each other';
-  return a as TrainArgs;
 }
 
 /** A cheap fingerprint of a checkpoint file or folder: names, sizes and sha256 of the first and last MiB of each file. */
@@ -139,26 +141,28 @@ export async function fingerprint(path: string): Promise<string> {
   return parts.join(',');
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseTrainArgs(argv);
-  if (typeof args === 'string') {
-    if (args === '') {
-      console.log(USAGE);
-      return 0;
-    }
-    console.error(`ahamask train: ${args}\n\n${USAGE}`);
-    return 2;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand(spec, argv, async ({ flags, rest }) => train(trainArgs(flags, rest)));
+}
+
+async function train(args: TrainArgs): Promise<number> {
   const cwd = process.cwd();
   const cfgFile = resolve(cwd, args.config);
-  const cfg: TrainConfig = parseTrainConfig(await readTextFile(cfgFile), { file: args.config, cwd });
+  const cfg: TrainConfig = parseTrainConfig(await readTextFile(cfgFile), { file: args.config, cwd, overrides: args.overrides });
   const outDir = args.outputDir ? resolve(cwd, args.outputDir) : cfg.run.output_dir;
   await checkOutputPath(outDir, 'dir');
   const tfs = new NodeTrainFs();
-  const info = (m: string): void => {
-    process.stderr.write(`${m}\n`);
+  // every line goes through printLine(): a progress line on screen is erased first, never overwritten halfway
+  let barOnScreen = false;
+  const clearBar = (): void => {
+    if (barOnScreen) process.stderr.write(`\r${' '.repeat(lineWidth())}\r`);
+    barOnScreen = false;
   };
-  const warn = (m: string): void => void process.stderr.write(`warning: ${m}\n`);
+  const info = (m: string): void => {
+    clearBar();
+    printLine(m);
+  };
+  const warn = (m: string): void => info(`warning: ${m}`);
 
   // data, prompts and the starting point, before loading anything heavy
   await checkTrainData(cfg, tfs, !args.noValid);
@@ -184,7 +188,9 @@ export async function run(argv: string[]): Promise<number> {
   const bar = args.quiet ? null : new ProgressBar('loading');
   const model = await Salmonn.load({
     model: cfg.model, fs: nodeFileSystem(cwd), target, mask: null, cwd, warn, llmWeights: args.llmWeights,
-    onProgress: (p) => bar?.update(p.done, p.total, p.stage),
+    onProgress: (p) => {
+      if (p.status === 'progress') bar?.update(p.overall, 100, p.stage ?? '');
+    },
   });
   bar?.done();
   const weightsId = [await fingerprint(cfg.model.whisper_path), await fingerprint(cfg.model.beats_path), await fingerprint(cfg.model.ckpt)].join('\n');
@@ -201,7 +207,8 @@ export async function run(argv: string[]): Promise<number> {
     if (tty) {
       const now = Date.now();
       if (now - lastDraw > 100 || p.stepsLeft === 0) {
-        process.stderr.write(`\r${line.padEnd(process.stderr.columns ? Math.min(process.stderr.columns - 1, 160) : 160).slice(0, (process.stderr.columns ?? 161) - 1)}`);
+        process.stderr.write(`\r${line.slice(0, lineWidth()).padEnd(lineWidth())}`);
+        barOnScreen = true;
         lastDraw = now;
       }
     } else if (p.iter % Math.max(1, cfg.run.log_freq) === 0 || p.iter === p.itersPerEpoch || p.stepsLeft === 0) {
@@ -214,11 +221,11 @@ export async function run(argv: string[]): Promise<number> {
     objectives: [salmonnObjective(model, cfg.model)],
     maxSteps: args.maxSteps, dumpDir: args.dumpDir ? resolve(cwd, args.dumpDir) : null, noise,
     validate: !args.noValid, saveEverySteps: args.saveEvery,
-    onProgress, info: (m) => info(tty ? `\r${m}` : m), warn,
+    onProgress, info, warn,
   });
   try {
     const r = await trainer.run();
-    if (tty) process.stderr.write('\n');
+    clearBar();
     const last = r.history[r.history.length - 1];
     const st = cache.stats;
     info(`done: ${r.globalStep} steps` + (last ? `, last loss ${last.loss.toFixed(5)}, ${last.heads_on}/${last.heads_total} heads on` : '') +

@@ -32,6 +32,8 @@ export function resolvePath(cwd: string, p: string): string {
 // YAML layer
 
 interface Ctx {
+  /** Keys set by --options (their errors name the option, not a line of the file). */
+  overridden?: Set<string>;
   file: string;
   doc: Document;
   lc: LineCounter;
@@ -154,6 +156,7 @@ function visitAliases(doc: Document, fn: (name: string) => void): void {
 }
 
 function lineOf(ctx: Ctx, path: string[]): string {
+  if (ctx.overridden?.has(path.join('.'))) return '--options: ';
   const node = ctx.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
   let range = node?.range;
   if (!range && path.length) {
@@ -255,15 +258,26 @@ function registered<T extends object>(ctx: Ctx, path: string[], section: T): T {
 export interface YamlConfigOptions {
   /** File name for messages. */
   file: string;
-  /** Working directory that relative paths are resolved against (the original scripts use the process cwd). */
+  /**
+   * Working directory that relative paths are resolved against (the original scripts use the process cwd; the
+   * CLI passes it). Default: the folder of `file` ('' for a bare file name: paths stay relative, to be opened
+   * through a Directory rooted at the config's folder).
+   */
   cwd?: string;
   warn?: Warn;
+  /**
+   * LAVIS-style overrides (`--options model.ckpt=x.pth run.max_epoch=3` of evaluate.py/train.py): dotted keys
+   * into the YAML, values parsed as YAML scalars ('3' is a number, 'true' a bool, 'null' null, '[1, 2]' a list).
+   */
+  overrides?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // model: section (SALMONN.from_config defaults)
 
 export interface SalmonnModelConfig {
+  /** The folder relative paths were resolved against ('' when they stay relative). */
+  cwd?: string;
   /** Resolved paths (relative ones joined onto `cwd`); '' means "not set" where the code allows it. */
   llama_path: string;
   whisper_path: string;
@@ -325,6 +339,7 @@ function parseModel(ctx: Ctx, m: Obj, cwd: string): SalmonnModelConfig {
     throw new FormatError(ctx.file, `${lineOf(ctx, [...P, 'llm_weight_format'])}'model.llm_weight_format' must be "fp16", "int8" or "q4", got ${JSON.stringify(lwf)}`);
   }
   return registered(ctx, P, {
+    cwd,
     llama_path: path('llama_path'),
     whisper_path: path('whisper_path'),
     beats_path: path('beats_path', ''),
@@ -416,16 +431,55 @@ export interface DecodeConfig {
 
 const DECODE_KEYS = ['batch_size_eval', 'num_workers', 'test_data_path', 'output_path', 'prompt', 'prob_threshold', 'model', 'generate'] as const;
 
+/** Applies `key.path=value` overrides to a parsed YAML document (see YamlConfigOptions.overrides). */
+export function applyOverrides(doc: Document, overrides: string[], file: string): string[] {
+  const keys: string[] = [];
+  for (const o of overrides) {
+    const eq = o.indexOf('=');
+    const key = eq > 0 ? o.slice(0, eq).trim() : '';
+    if (!key || key.split('.').some((k) => k === '')) throw new FormatError(file, `--options ${JSON.stringify(o)}: expected key.path=value`);
+    const text = o.slice(eq + 1);
+    let value: unknown;
+    if (text.trim() === '') value = '';
+    else {
+      const d = parseDocument(text, { version: '1.2', schema: 'core' });
+      if (d.errors.length) throw new FormatError(file, `--options ${key}: cannot parse value ${JSON.stringify(text)}: ${d.errors[0].message.split('\n')[0]}`);
+      value = d.toJS();
+    }
+    const path = key.split('.');
+    for (let i = 1; i < path.length; i++) {
+      const parent = doc.getIn(path.slice(0, i), true);
+      if (parent !== undefined && parent !== null && !isMap(parent) && !(isScalar(parent) && parent.value === null)) {
+        throw new FormatError(file, `--options ${key}: '${path.slice(0, i).join('.')}' is not a mapping`);
+      }
+    }
+    doc.setIn(path, doc.createNode(value));
+    keys.push(key);
+  }
+  return keys;
+}
+
 function makeCtx(text: string, opts: YamlConfigOptions): { ctx: Ctx; root: Obj; raw: unknown } {
-  const { value, doc, lineCounter } = parseYaml(text, opts.file);
-  const ctx: Ctx = { file: opts.file, doc, lc: lineCounter, warn: opts.warn ?? defaultWarn };
+  let { value, doc, lineCounter } = parseYaml(text, opts.file);
+  let overridden: Set<string> | undefined;
+  if (opts.overrides?.length) {
+    overridden = new Set(applyOverrides(doc, opts.overrides, opts.file));
+    value = doc.toJS({ maxAliasCount: 1000 });
+  }
+  const ctx: Ctx = { file: opts.file, doc, lc: lineCounter, warn: opts.warn ?? defaultWarn, overridden };
   return { ctx, root: section(ctx, value, [], true), raw: value };
+}
+
+/** The folder part of a path ('' for a bare name): the default `cwd` of a config. */
+export function configFolder(file: string): string {
+  const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  return i < 0 ? '' : i === 0 ? '/' : file.slice(0, i);
 }
 
 /** Parses an AHAMask/SALMONN `decode_config.yaml`. */
 export function parseDecodeConfig(text: string, opts: YamlConfigOptions): DecodeConfig {
   const { ctx, root, raw } = makeCtx(text, opts);
-  const cwd = opts.cwd ?? '';
+  const cwd = opts.cwd ?? configFolder(opts.file);
   warnUnknown(ctx, root, DECODE_KEYS, []);
   const tdp = get<string | null>(ctx, root, ['test_data_path'], 'str?', null);
   return {
@@ -509,7 +563,7 @@ const DATASETS_KEYS = ['train_ann_path', 'valid_ann_path', 'test_ann_path', 'whi
 /** Parses an AHAMask training `config.yaml`. */
 export function parseTrainConfig(text: string, opts: YamlConfigOptions): TrainConfig {
   const { ctx, root, raw } = makeCtx(text, opts);
-  const cwd = opts.cwd ?? '';
+  const cwd = opts.cwd ?? configFolder(opts.file);
   warnUnknown(ctx, root, ['model', 'datasets', 'run'], []);
   const model = parseModel(ctx, section(ctx, root.model, ['model'], true), cwd);
   const d = section(ctx, root.datasets, ['datasets'], true);

@@ -12,7 +12,8 @@ export type { Directory, ByteSource } from './bytes.js';
  * - `progress`: `loaded` of `total` bytes of `file` are done, `progress` = 100 * loaded / total;
  * - `done`: `file` is complete;
  * - `ready`: the whole model is loaded; `loaded` = `total` = all weight bytes, `progress` = 100.
- * `overall` is the same ratio over everything the load reads (a single progress bar draws it).
+ * `overall` is the same ratio over everything the load places on the target (a single progress bar draws it; it
+ * never goes back: download events of a cache fill carry the load's current `overall`).
  */
 export interface LoadProgress {
   status: 'initiate' | 'progress' | 'done' | 'ready';
@@ -334,7 +335,7 @@ export class UrlDirectory implements Directory {
       return new UrlSource(url, url, size, (start, end) => this.range(url, start, end));
     }
     // The server ignored Range: this response is the whole file.
-    return new MemorySource(await this.readBody(probe, url, key), url);
+    return new MemorySource(concat(await this.readChunks(probe, url, key)), url);
   }
 
   private async range(url: string, start: number, end: number): Promise<Uint8Array> {
@@ -355,11 +356,12 @@ export class UrlDirectory implements Directory {
       await r.body?.cancel();
       throw new FormatError(url, r.status === 404 ? 'no such file (HTTP 404)' : `HTTP ${r.status} ${r.statusText}`);
     }
-    return new Blob([await this.readBody(r, url, key)]);
+    // a Blob of the received chunks: no second whole-file copy (browsers may keep large Blobs on disk)
+    return new Blob(await this.readChunks(r, url, key));
   }
 
-  /** Reads a response body, reporting download progress. */
-  private async readBody(r: Response, url: string, key: string): Promise<Uint8Array<ArrayBuffer>> {
+  /** Reads a response body as its chunks, reporting download progress. */
+  private async readChunks(r: Response, url: string, key: string): Promise<Array<Uint8Array<ArrayBuffer>>> {
     const on = this.options.onProgress;
     const total = Number(r.headers.get('content-length') ?? 0) || 0;
     const ev = (status: LoadProgress['status'], loaded: number): void => on?.({
@@ -370,16 +372,16 @@ export class UrlDirectory implements Directory {
     if (!r.body) {
       const b = new Uint8Array(await r.arrayBuffer());
       ev('done', b.length);
-      return b;
+      return [b];
     }
     const reader = r.body.getReader();
-    const chunks: Uint8Array[] = [];
+    const chunks: Array<Uint8Array<ArrayBuffer>> = [];
     let loaded = 0;
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        chunks.push(value);
+        chunks.push(value as Uint8Array<ArrayBuffer>);
         loaded += value.length;
         ev('progress', loaded);
       }
@@ -388,13 +390,18 @@ export class UrlDirectory implements Directory {
       throw new FormatError(url, `download failed after ${loaded} byte(s): ${(e as Error).message}`, { cause: e });
     }
     if (total && loaded !== total) throw new FormatError(url, `download ended at ${loaded} of ${total} byte(s)`);
-    const out = new Uint8Array(loaded);
-    let o = 0;
-    for (const c of chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
     ev('done', loaded);
-    return out;
+    return chunks;
   }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
 }

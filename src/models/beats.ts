@@ -7,7 +7,7 @@ import { beatsHasPostExtractProj, type WeightMap } from '../io/keymaps.js';
 import { add, affine, attention, axpy, concat, conv1d, conv2d, gather, mul, sigmoid, sum } from '../ops/index.js';
 import { Tensor, fromHost, keep, tidy } from '../tensor/tensor.js';
 import { lin, mergeHeads, norm, runLayers, splitHeads } from './nn.js';
-import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
+import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType, type OnTensor } from './weights.js';
 
 interface BeatsLayer {
   q: LinearW;
@@ -93,7 +93,7 @@ export class BeatsEncoder {
 
   constructor(readonly cfg: BeatsConfig, readonly p: BeatsParams) {}
 
-  static async load(map: WeightMap, cfg: BeatsConfig, target: Target, opts: { dtype?: WeightDType; onTensor?: (name: string, bytes: number) => void } = {}): Promise<BeatsEncoder> {
+  static async load(map: WeightMap, cfg: BeatsConfig, target: Target, opts: { dtype?: WeightDType; onTensor?: OnTensor } = {}): Promise<BeatsEncoder> {
     if (!cfg.deep_norm || cfg.layer_norm_first) {
       // SALMONN's BEATs is post-LN DeepNorm; other variants are not used by any released model.
       if (cfg.layer_norm_first) throw new ShapeError('BEATs: layer_norm_first=True checkpoints are not supported');

@@ -203,16 +203,42 @@ function generatedTokens(seq: number[], eos: number, pad: number): number[] {
   return t.slice(0, n);
 }
 
+/** One generated token of one batch row (`step` 0 is the first new token). */
+export interface TokenEvent {
+  row: number;
+  token: number;
+  step: number;
+}
+
+/** Streaming and cancellation (not part of GenerateOptions: those are plain data with config defaults). */
+export interface GenerateHooks {
+  /**
+   * Called for each new token of each row, in order. Greedy and sampling: as soon as the token is chosen (the
+   * tokens a row receives are exactly its final `tokens`). Beam search: the winning hypothesis is known only at
+   * the end, so its tokens are delivered then.
+   */
+  onToken?: (e: TokenEvent) => void | Promise<void>;
+  /** Checked before every model step: generation stops by throwing the signal's reason. */
+  signal?: AbortSignal;
+}
+
 /** Runs decoding for `batch` prompt rows already held by the StepModel. */
-export async function generate(model: StepModel, batch: number, opts: Partial<GenerateOptions> = {}): Promise<GenerateResult> {
+export async function generate(model: StepModel, batch: number, opts: Partial<GenerateOptions> = {}, hooks: GenerateHooks = {}): Promise<GenerateResult> {
   const o: GenerateOptions = { ...GENERATE_DEFAULTS, ...opts };
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw new AhamaskError(`max_new_tokens must be a positive integer, got ${o.maxNewTokens}`);
   if (!Number.isInteger(o.numBeams) || o.numBeams < 1) throw new AhamaskError(`num_beams must be a positive integer, got ${o.numBeams}`);
-  if (o.numBeams === 1) return greedyOrSample(model, batch, o);
-  return beamSearch(model, batch, o);
+  hooks.signal?.throwIfAborted();
+  if (o.numBeams === 1) return greedyOrSample(model, batch, o, hooks);
+  const r = await beamSearch(model, batch, o, hooks.signal);
+  if (hooks.onToken) {
+    for (let row = 0; row < r.tokens.length; row++) {
+      for (let step = 0; step < r.tokens[row].length; step++) await hooks.onToken({ row, token: r.tokens[row][step], step });
+    }
+  }
+  return r;
 }
 
-async function greedyOrSample(model: StepModel, B: number, o: GenerateOptions): Promise<GenerateResult> {
+async function greedyOrSample(model: StepModel, B: number, o: GenerateOptions, hooks: GenerateHooks): Promise<GenerateResult> {
   const V = model.vocab;
   const maxLength = 1 + o.maxNewTokens;
   const rng = mulberry32(o.seed);
@@ -250,11 +276,13 @@ async function greedyOrSample(model: StepModel, B: number, o: GenerateOptions): 
       next.push(unfinished[r] ? t : o.padTokenId);
     }
     for (let r = 0; r < B; r++) {
+      const live = unfinished[r];
       ids[r].push(next[r]);
       if (unfinished[r] && next[r] === o.eosTokenId) {
         unfinished[r] = false;
         reasons[r] = 'eos';
       }
+      if (live && hooks.onToken) await hooks.onToken({ row: r, token: next[r], step: ids[r].length - 2 });
     }
     const curLen = ids[0].length;
     let stop = unfinished.every((u) => !u) || curLen >= maxLength;
@@ -263,6 +291,7 @@ async function greedyOrSample(model: StepModel, B: number, o: GenerateOptions): 
       for (let r = 0; r < B; r++) if (unfinished[r]) reasons[r] = 'stop_criteria';
     }
     if (stop) break;
+    hooks.signal?.throwIfAborted();
     if (model.stepArgmax && onDevice(curLen)) {
       picked = await model.stepArgmax(next);
       logits = null;
@@ -304,7 +333,7 @@ export class BeamHypotheses {
   }
 }
 
-async function beamSearch(model: StepModel, B: number, o: GenerateOptions): Promise<GenerateResult> {
+async function beamSearch(model: StepModel, B: number, o: GenerateOptions, signal?: AbortSignal): Promise<GenerateResult> {
   const V = model.vocab, nb = o.numBeams, rows = B * nb, k2 = 2 * nb;
   const maxLength = 1 + o.maxNewTokens;
   const rng = mulberry32(o.seed);
@@ -375,6 +404,7 @@ async function beamSearch(model: StepModel, B: number, o: GenerateOptions): Prom
     curLen++;
     const stop = done.every((d) => d) || curLen >= maxLength || o.stopSequences.some((s) => endsWith(ids[0], s));
     if (stop) break;
+    signal?.throwIfAborted();
     model.reorder(Array.from(nextIdx));
     logits = await model.step(Array.from(nextTokens));
   }

@@ -9,7 +9,7 @@ import { Tensor, empty, fromHost, keep, tidy } from '../tensor/tensor.js';
 import { checkpoint } from '../autograd/checkpoint.js';
 import { withLora, type LoraAdapter } from './lora.js';
 import { mergeHeads, runLayers, splitHeads } from './nn.js';
-import { Loader, disposeTree, type Target, type WeightDType } from './weights.js';
+import { Loader, disposeTree, type Target, type WeightDType, type OnTensor } from './weights.js';
 
 /** A linear weight of the decoder: f16/f32, or quantized (int8 / q4, src/ops/quant.ts). */
 export type LlamaWeight = Tensor | QuantizedWeight;
@@ -97,7 +97,7 @@ export class Llama {
    * them and lm_head to 4-bit groups. Quantized at load from the f16/bf16 shards, tensor by tensor. Embeddings,
    * norms and LoRA are never quantized.
    */
-  static async load(map: WeightMap, cfg: LlamaConfig, target: Target, opts: { dtype?: WeightDType; weights?: LlmWeightFormat; lora?: Array<Record<string, LoraAdapter>>; onTensor?: (name: string, bytes: number) => void } = {}): Promise<Llama> {
+  static async load(map: WeightMap, cfg: LlamaConfig, target: Target, opts: { dtype?: WeightDType; weights?: LlmWeightFormat; lora?: Array<Record<string, LoraAdapter>>; onTensor?: OnTensor } = {}): Promise<Llama> {
     const ld = new Loader(map, target, opts.dtype ?? 'keep', opts.onTensor);
     const fmt = opts.weights ?? 'fp16';
     const lin = async (name: string, quantize = fmt !== 'fp16'): Promise<LlamaWeight> => {
@@ -105,7 +105,7 @@ export class Llama {
       const st = ld.stored(name);
       const q = quantizeWeight(await st.toFloat32(), st.shape, fmt, target);
       q.packed.name = name;
-      opts.onTensor?.(name, weightBytes('fp16', st.shape[0], st.shape[1]));
+      opts.onTensor?.(name, weightBytes('fp16', st.shape[0], st.shape[1]), q);
       return q;
     };
     const embed = await ld.tensor('embed_tokens.weight');

@@ -3,7 +3,7 @@
 import { linear } from '../ops/index.js';
 import { SALMONN_LORA_PREFIX, type WeightMap } from '../io/keymaps.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Loader, type Target } from './weights.js';
+import { Loader, type Target, type OnTensor } from './weights.js';
 
 export interface LoraAdapter {
   /** A [r, in] (f32). */
@@ -27,7 +27,7 @@ export function loraKey(layer: number, module: string, ab: 'lora_A' | 'lora_B'):
 }
 
 /** Loads the adapters of every layer: result[layer][module]. */
-export async function loadLora(map: WeightMap, layers: number, cfg: LoraConfig, target: Target, onTensor?: (name: string, bytes: number) => void): Promise<Array<Record<string, LoraAdapter>>> {
+export async function loadLora(map: WeightMap, layers: number, cfg: LoraConfig, target: Target, onTensor?: OnTensor): Promise<Array<Record<string, LoraAdapter>>> {
   const ld = new Loader(map, target, 'f32', onTensor);
   const scaling = cfg.alpha / cfg.rank;
   const out: Array<Record<string, LoraAdapter>> = [];

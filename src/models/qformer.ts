@@ -6,7 +6,7 @@ import type { WeightMap } from '../io/keymaps.js';
 import { attention, concat } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import { lin, mergeHeads, norm, runLayers, splitHeads } from './nn.js';
-import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
+import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType, type OnTensor } from './weights.js';
 
 interface QFormerLayer {
   selfQ: LinearW;
@@ -64,7 +64,7 @@ export class QFormer {
   constructor(readonly shape: QFormerShape, readonly p: QFormerParams) {}
 
   /** map: SALMONN checkpoint WeightMap (canonical names 'speech_Qformer.bert.*', 'speech_query_tokens'). */
-  static async load(map: WeightMap, shape: QFormerShape, target: Target, opts: { dtype?: WeightDType; onTensor?: (name: string, bytes: number) => void } = {}): Promise<QFormer> {
+  static async load(map: WeightMap, shape: QFormerShape, target: Target, opts: { dtype?: WeightDType; onTensor?: OnTensor } = {}): Promise<QFormer> {
     const ld = new Loader(map, target, opts.dtype ?? 'keep', opts.onTensor);
     const eps = shape.bert.layer_norm_eps;
     const B = 'speech_Qformer.bert.';

@@ -2,10 +2,11 @@
 // BEATs, fusion, Q-Former, projection, prompt wrap, LLM logits) and generation with an optional head mask.
 import { AhamaskError, FormatError, ShapeError } from '../errors.js';
 import { readAll, readText, type ByteSource, type Directory } from '../io/bytes.js';
+import type { LoadProgress, ProgressCallback, UrlDirectoryOptions } from '../io/directories.js';
 import { openCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import {
   configKeyError, parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, resolvePath,
-  type BeatsConfig, type BertConfig, type GenerateConfig, type LlamaConfig, type SalmonnModelConfig, type Warn, type WhisperConfig,
+  type BeatsConfig, type BertConfig, type DecodeConfig, type GenerateConfig, type LlamaConfig, type SalmonnModelConfig, type Warn, type WhisperConfig,
 } from '../io/config.js';
 import { beatsSpecs, llamaSpecs, mapBeats, mapLlama, mapSalmonn, mapWhisperEncoder, salmonnKeyConfig, salmonnSpecs, whisperEncoderSpecs, type KeySpec, type WeightMap } from '../io/keymaps.js';
 import { evaluatePyPercentOn, headMask as thresholdMask, inferMaskLayout, readMaskCheckpoint } from '../io/mask.js';
@@ -14,14 +15,18 @@ import { Q4_GROUP, llmWeightFormatOf, weightBytes, type LlmWeightFormat } from '
 import { Tensor, fromHost, tidy, zeros } from '../tensor/tensor.js';
 import { BeatsEncoder, beatsValidTokens } from './beats.js';
 import { beatsFbankBatch, whisperLogMel, WHISPER_N_FRAMES, WHISPER_N_MELS } from './features.js';
-import { generate as runGenerate, GENERATE_DEFAULTS, type GenerateOptions, type GenerateResult, type StepModel } from './generate.js';
+import { generate as runGenerate, generateOptionsFromConfig, GENERATE_DEFAULTS, type GenerateOptions, type GenerateResult, type StepModel, type TokenEvent } from './generate.js';
+import { Device } from '../tensor/device.js';
+import { pretrainedPlatform, readPretrainedConfig, resolvePretrainedSource, type PretrainedSource } from './pretrained.js';
 import { Llama, headMaskTensors, type HeadMasks, type KVCache } from './llama.js';
 import { loadLora } from './lora.js';
 import { buildPromptText, promptIds, type PromptIds, type TextEncoderLike } from './prompt.js';
 import { QFormer, unfoldWindows, windowGeometry } from './qformer.js';
 import { LlamaTokenizer, postprocessEvaluateOutput } from './tokenizer.js';
 import { WhisperEncoder } from './whisper.js';
-import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
+import { Loader, disposeTree, storedBytes, type LinearW, type NormW, type OnTensor, type Target, type WeightDType } from './weights.js';
+
+export type { LoadProgress };
 
 // ---------------------------------------------------------------------------------------------------------
 // Files
@@ -314,13 +319,6 @@ export interface SalmonnParams {
   proj: LinearW;
 }
 
-export interface LoadProgress {
-  stage: 'configs' | 'validate' | 'whisper' | 'beats' | 'salmonn' | 'llama' | 'done';
-  /** Bytes placed on the target so far / in total. */
-  done: number;
-  total: number;
-}
-
 export interface SalmonnLoadOptions {
   /** The `model:` section (paths already resolved; src/io/config.ts). */
   model: SalmonnModelConfig;
@@ -335,7 +333,8 @@ export interface SalmonnLoadOptions {
   bert?: BertConfig;
   /**
    * The working directory the original scripts run in: BertConfig.from_pretrained("bert-base-uncased") reads a
-   * local `bert-base-uncased/` folder there when one exists.
+   * local `bert-base-uncased/` folder there when one exists. Default: the folder the config's relative paths
+   * were resolved against (`model.cwd`), i.e. the root of `fs` for a config parsed without `cwd`.
    */
   cwd?: string;
   /** 'keep' (default): checkpoint precision (Vicuna fp16 stays fp16 on the GPU). */
@@ -345,7 +344,10 @@ export interface SalmonnLoadOptions {
    * (4-bit groups); overrides the config (default: `model.llm_weight_format`, else int8 when `low_resource`).
    */
   llmWeights?: LlmWeightFormat;
-  onProgress?: (p: LoadProgress) => void;
+  /** Progress events (transformers.js shape): per checkpoint `initiate` / `progress` / `done`, then `ready` at 100 %. */
+  onProgress?: ProgressCallback;
+  /** Stops loading: the weights placed so far are released and the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
   warn?: Warn;
 }
 
@@ -372,6 +374,42 @@ export interface SalmonnGenerateOptions {
   mask?: MaskSpec | null | 'default';
   generate?: Partial<GenerateOptions>;
   onStage?: StageHook;
+  /**
+   * Each new token as it is produced, with the row's text so far (AHAMask decode: special tokens skipped) and
+   * what it added. Greedy/sampling: live; beam search: the winner's tokens once decoding ends.
+   */
+  onToken?: (e: SalmonnTokenEvent) => void | Promise<void>;
+  /** Stops generation between steps (and between encoder stages); device memory is released, the call rejects. */
+  signal?: AbortSignal;
+}
+
+export interface SalmonnTokenEvent extends TokenEvent {
+  /** The row's decoded text so far. */
+  text: string;
+  /** The text this token added ('' when it completes nothing printable yet). */
+  delta: string;
+}
+
+export interface FromPretrainedOptions {
+  /** 'cpu', a Device, or (default) the platform's GPU: Dawn under `ahamask/node`, `navigator.gpu` in browsers. */
+  target?: Target;
+  /** Weight precision policy (default 'keep': checkpoint precision, Vicuna f16). */
+  dtype?: WeightDType;
+  /** The LLM's linear weights: 'fp16', 'int8' or 'q4' (default: the config's `model.llm_weight_format`, else int8 when `low_resource`). */
+  llmWeights?: LlmWeightFormat;
+  /** Progress events (transformers.js shape), per checkpoint, ending with `ready` at 100 %. */
+  onProgress?: ProgressCallback;
+  /** Cancels loading (weights placed so far are released). */
+  signal?: AbortSignal;
+  /** The decode config inside the source (default: the first of DECODE_CONFIG_NAMES that exists). */
+  config?: string;
+  /** Overrides the config's mask (null: no mask). */
+  mask?: MaskSpec | null;
+  /** LAVIS-style `key.path=value` overrides of the config. */
+  overrides?: string[];
+  /** URL sources: fetch, headers, Cache Storage name (default in browsers: 'ahamask-models'), manifest. */
+  url?: Omit<UrlDirectoryOptions, 'onProgress' | 'signal'>;
+  warn?: Warn;
 }
 
 export interface SalmonnGenerateResult extends GenerateResult {
@@ -388,6 +426,11 @@ export interface SalmonnGenerateResult extends GenerateResult {
 export class Salmonn {
   /** Per-layer head-mask tensors of the loaded mask (null: none). */
   private defaultMasks: HeadMasks = null;
+  /**
+   * The decode config this model was loaded from (fromPretrained, loadFromConfig): generate() then uses its
+   * `generate:` section and `prompt` as defaults.
+   */
+  decodeConfig: DecodeConfig | null = null;
 
   constructor(
     readonly arch: SalmonnArchitecture,
@@ -453,13 +496,13 @@ export class Salmonn {
    * layers x heads), then every checkpoint's keys and shapes, and only then the weights, tensor by tensor.
    */
   static async load(opts: SalmonnLoadOptions): Promise<Salmonn> {
-    const { fs, model, target } = opts;
+    const { fs, model, target, signal } = opts;
     const warn = opts.warn ?? ((m: string) => console.warn(`warning: ${m}`));
-    const progress = (stage: LoadProgress['stage'], done: number, total: number): void => opts.onProgress?.({ stage, done, total });
-    progress('configs', 0, 0);
+    signal?.throwIfAborted();
     let bert = opts.bert;
-    if (!bert && opts.cwd !== undefined) {
-      const bp = resolvePath(opts.cwd, 'bert-base-uncased/config.json');
+    const cwd = opts.cwd ?? model.cwd ?? '';
+    if (!bert) {
+      const bp = resolvePath(cwd, 'bert-base-uncased/config.json');
       if (await fs.exists(bp)) bert = parseBertConfig(await readJson(fs, bp), bp);
     }
     const configs = await Salmonn.readConfigs(fs, model, bert ?? BERT_BASE_UNCASED);
@@ -475,14 +518,16 @@ export class Salmonn {
     } else if (model.weight_mask_path) {
       maskLogits = await Salmonn.readMask(fs, model.weight_mask_path, configs.llama);
     }
+    signal?.throwIfAborted();
     // 2. open every checkpoint lazily and validate all keys and shapes
-    progress('validate', 0, 0);
     const opened: Checkpoint[] = [];
     const open = async (c: Promise<Checkpoint>): Promise<Checkpoint> => {
       const ck = await c;
       opened.push(ck);
       return ck;
     };
+    /** Every tensor placed on the target so far: released if loading fails or is aborted. */
+    const placed: Array<{ dispose(): void }> = [];
     try {
       const wk = await open(openCheckpoint(subDirectory(fs, model.whisper_path), { prefer: 'torch' }));
       const wMap = mapWhisperEncoder(wk.tensors, configs.whisper, { file: wk.file, warn });
@@ -504,39 +549,109 @@ export class Salmonn {
         cleanUp = tc?.clean_up_tokenization_spaces === true;
       }
       const tokenizer = LlamaTokenizer.fromBytes(tokBytes.bytes, { file: tokBytes.src.name, cleanUpTokenizationSpaces: cleanUp });
-      // 3. weights, tensor by tensor
-      const bytesOf = (m: WeightMap | null, f16: boolean): number => {
+      signal?.throwIfAborted();
+      // 3. weights, tensor by tensor, with progress per checkpoint (bytes placed on the target)
+      const dtype = opts.weightDType ?? 'keep';
+      const bytesOf = (m: WeightMap | null): number => {
         let n = 0;
-        if (m) for (const t of m.values()) n += t.numel * (f16 && t.dtype === 'f16' ? 2 : 4);
+        if (m) for (const t of m.values()) n += storedBytes(t, dtype);
         return n;
       };
-      const total = bytesOf(wMap, true) + bytesOf(bMap, true) + bytesOf(sMap, true) + bytesOf(lMap, true);
+      type Part = { stage: NonNullable<LoadProgress['stage']>; file: string; total: number; loaded: number };
+      const parts: Part[] = [
+        { stage: 'whisper', file: model.whisper_path, total: bytesOf(wMap), loaded: 0 },
+        ...(bMap ? [{ stage: 'beats' as const, file: model.beats_path, total: bytesOf(bMap), loaded: 0 }] : []),
+        { stage: 'salmonn', file: model.ckpt, total: bytesOf(sMap), loaded: 0 },
+        { stage: 'llama', file: model.llama_path, total: bytesOf(lMap), loaded: 0 },
+      ];
+      const total = parts.reduce((n, p) => n + p.total, 0);
       let done = 0;
-      const on = (stage: LoadProgress['stage']) => (_name: string, bytes: number) => {
-        done += bytes;
-        progress(stage, done, total);
+      const pct = (a: number, b: number): number => (b > 0 ? Math.min(100, (100 * a) / b) : 100);
+      const emit = (status: LoadProgress['status'], p: Part): void => opts.onProgress?.({
+        status, file: p.file, loaded: p.loaded, total: p.total, progress: pct(p.loaded, p.total), overall: pct(done, total), stage: p.stage,
+      });
+      let current: Part | null = null;
+      // a finished checkpoint counts as its whole estimate (the estimate includes tensors a model does not place)
+      const finish = (p: Part): void => {
+        done += p.total - p.loaded;
+        p.loaded = p.total;
+        emit('done', p);
       };
-      const dtype = opts.weightDType ?? 'keep';
-      const whisper = await WhisperEncoder.load(wMap, configs.whisper, target, { dtype, onTensor: on('whisper') });
-      const beats = bMap && configs.beats ? await BeatsEncoder.load(bMap, configs.beats, target, { dtype, onTensor: on('beats') }) : null;
+      const start = (stage: Part['stage']): OnTensor => {
+        const p = parts.find((x) => x.stage === stage)!;
+        if (current !== p) {
+          if (current) finish(current);
+          current = p;
+          emit('initiate', p);
+        }
+        return (_name, bytes, t) => {
+          if (t) placed.push(t);
+          p.loaded += bytes;
+          done += bytes;
+          emit('progress', p);
+          signal?.throwIfAborted();
+        };
+      };
+      const whisper = await WhisperEncoder.load(wMap, configs.whisper, target, { dtype, onTensor: start('whisper') });
+      const beats = bMap && configs.beats ? await BeatsEncoder.load(bMap, configs.beats, target, { dtype, onTensor: start('beats') }) : null;
+      const onS = start('salmonn');
       const qformer = await QFormer.load(sMap, {
         bert: configs.bert, layers: QFORMER_LAYERS, crossAttentionFreq: 1, numQuery: model.num_speech_query_token, encoderWidth: arch.encoderWidth,
-      }, target, { dtype, onTensor: on('salmonn') });
-      const ld = new Loader(sMap, target, dtype, on('salmonn'));
+      }, target, { dtype, onTensor: onS });
+      const ld = new Loader(sMap, target, dtype, onS);
       const p: SalmonnParams = {
         lnSpeech: await ld.norm('ln_speech', 1e-5),
         lnAudio: configs.beats ? await ld.norm('ln_audio', 1e-5) : null,
         proj: await ld.linear('speech_llama_proj'),
       };
-      const lora = model.lora ? await loadLora(sMap, configs.llama.num_hidden_layers, { rank: model.lora_rank, alpha: model.lora_alpha }, target, on('salmonn')) : undefined;
-      const llama = await Llama.load(lMap, configs.llama, target, { dtype, lora, weights: opts.llmWeights ?? llmWeightFormatOf(model), onTensor: on('llama') });
-      progress('done', done, total);
+      const lora = model.lora ? await loadLora(sMap, configs.llama.num_hidden_layers, { rank: model.lora_rank, alpha: model.lora_alpha }, target, onS) : undefined;
+      const llama = await Llama.load(lMap, configs.llama, target, { dtype, lora, weights: opts.llmWeights ?? llmWeightFormatOf(model), onTensor: start('llama') });
+      if (current) finish(current);
+      signal?.throwIfAborted();
       const s = new Salmonn(arch, whisper, beats, qformer, llama, tokenizer, p, maskLogits, probThreshold);
       if (opts.mask && 'multipliers' in opts.mask) s.defaultMasks = s.headMasks(opts.mask);
+      placed.length = 0;
+      opts.onProgress?.({ status: 'ready', file: model.llama_path, loaded: done, total, progress: 100, overall: 100 });
       return s;
+    } catch (e) {
+      for (const t of placed) t.dispose();
+      throw e;
     } finally {
       for (const c of opened) await c.close();
     }
+  }
+
+  /**
+   * Loads SALMONN from a model folder like transformers.js' `from_pretrained`: `source` is a folder or decode
+   * config path (Node, after `import 'ahamask/node'`), a base URL or a config's URL (fetch; cached in Cache
+   * Storage in browsers), a `Directory`, or a browser `FileList` / File array (a picked folder). The decode
+   * config's relative paths resolve against its own folder.
+   */
+  static async fromPretrained(source: PretrainedSource, opts: FromPretrainedOptions = {}): Promise<Salmonn> {
+    opts.signal?.throwIfAborted();
+    // one monotonic `overall` for a progress bar: downloads (cache fills) report the load's current value
+    let overall = 0;
+    const user = opts.onProgress;
+    const onProgress: ProgressCallback | undefined = user && ((p) => {
+      if (p.stage === 'download') user({ ...p, overall });
+      else {
+        overall = p.overall;
+        user(p);
+      }
+    });
+    const { dir, config, label } = await resolvePretrainedSource(source, { config: opts.config, url: { ...opts.url, onProgress, signal: opts.signal } });
+    const { cfg, dir: root } = await readPretrainedConfig(dir, config, label, { warn: opts.warn, overrides: opts.overrides });
+    let target = opts.target;
+    if (!target) {
+      const p = pretrainedPlatform();
+      target = p.defaultTarget ? await p.defaultTarget() : await Device.create();
+    }
+    const s = await Salmonn.load({
+      model: cfg.model, fs: root, target, probThreshold: cfg.prob_threshold, mask: opts.mask, weightDType: opts.dtype,
+      llmWeights: opts.llmWeights, onProgress, signal: opts.signal, warn: opts.warn,
+    });
+    s.decodeConfig = cfg;
+    return s;
   }
 
   /** What evaluate.py prints: the percentage of mask entries (FFN slots included) with sigmoid >= threshold. */
@@ -602,34 +717,50 @@ export class Salmonn {
   }
 
   /** Waveforms (16 kHz, SALMONN-normalised) -> speech embeddings [B, N, d], releasing encoder buffers on the way. */
-  async encodeSpeech(wavs: ArrayLike<number>[], onStage?: StageHook): Promise<Tensor> {
+  async encodeSpeech(wavs: ArrayLike<number>[], onStage?: StageHook, signal?: AbortSignal): Promise<Tensor> {
+    signal?.throwIfAborted();
     const f = Salmonn.features(wavs);
     const B = f.batch;
     const dev = this.target;
-    const logmel = fromHost(f.logmel, [B, WHISPER_N_MELS, WHISPER_N_FRAMES], 'f32', dev);
-    await onStage?.('whisper_logmel', logmel);
-    const w = this.encodeWhisper(logmel);
-    logmel.dispose();
-    await onStage?.('whisper_encoder_out', w);
-    let b: Tensor | null = null;
-    if (this.beats) {
-      const fb = fromHost(f.fbank, [B, f.frames, 128], 'f32', dev);
-      await onStage?.('beats_fbank', fb);
-      b = this.encodeBeats(fb, f.sampleLengths, f.paddedSamples);
-      fb.dispose();
-      await onStage?.('beats_out', b);
+    // every live intermediate; on an error or abort all are released
+    const live = new Set<Tensor>();
+    const hold = (t: Tensor): Tensor => (live.add(t), t);
+    const drop = (t: Tensor | null): void => {
+      if (t) live.delete(t), t.dispose();
+    };
+    const stage = async (name: StageName, t: Tensor): Promise<void> => {
+      await onStage?.(name, t);
+      signal?.throwIfAborted();
+    };
+    try {
+      const logmel = hold(fromHost(f.logmel, [B, WHISPER_N_MELS, WHISPER_N_FRAMES], 'f32', dev));
+      await stage('whisper_logmel', logmel);
+      const w = hold(this.encodeWhisper(logmel));
+      drop(logmel);
+      await stage('whisper_encoder_out', w);
+      let b: Tensor | null = null;
+      if (this.beats) {
+        const fb = hold(fromHost(f.fbank, [B, f.frames, 128], 'f32', dev));
+        await stage('beats_fbank', fb);
+        b = hold(this.encodeBeats(fb, f.sampleLengths, f.paddedSamples));
+        drop(fb);
+        await stage('beats_out', b);
+      }
+      const fused = hold(this.fuse(w, b));
+      drop(w);
+      drop(b);
+      await stage('qformer_input', fused);
+      const q = hold(this.runQformer(fused));
+      drop(fused);
+      await stage('qformer_out', q);
+      const s = hold(this.project(q));
+      drop(q);
+      await stage('speech_embeds', s);
+      live.delete(s);
+      return s;
+    } finally {
+      for (const t of live) t.dispose();
     }
-    const fused = this.fuse(w, b);
-    w.dispose();
-    b?.dispose();
-    await onStage?.('qformer_input', fused);
-    const q = this.runQformer(fused);
-    fused.dispose();
-    await onStage?.('qformer_out', q);
-    const s = this.project(q);
-    q.dispose();
-    await onStage?.('speech_embeds', s);
-    return s;
   }
 
   /** The prompt ids for an instruction (or a full prompt text with `raw`). */
@@ -679,27 +810,52 @@ export class Salmonn {
     return new LlamaSession(this.llama, embeds, mask === 'default' ? this.defaultMasks : this.headMasks(mask), mask !== 'default', maxNewTokens);
   }
 
-  /** End to end: waveforms (or precomputed speech embeddings) -> generated ids and texts. */
+  /**
+   * End to end: waveforms (or precomputed speech embeddings) -> generated ids and texts. Defaults: the decode
+   * config's `generate:` section and `prompt` when the model came from one, else GENERATE_DEFAULTS.
+   */
   async generate(input: { wavs: ArrayLike<number>[] } | { speech: Tensor }, opts: SalmonnGenerateOptions = {}): Promise<SalmonnGenerateResult> {
     const lc = this.configs.llama;
+    const signal = opts.signal;
+    signal?.throwIfAborted();
     // token ids from the LLM config (Vicuna: bos 1, eos 2, pad 0); SALMONN's StoppingCriteriaSub stops on [eos]
     const g: GenerateOptions = {
       ...GENERATE_DEFAULTS, bosTokenId: lc.bos_token_id, eosTokenId: lc.eos_token_id, padTokenId: lc.pad_token_id,
-      stopSequences: [[lc.eos_token_id]], ...opts.generate,
+      stopSequences: [[lc.eos_token_id]], ...(this.decodeConfig ? generateOptionsFromConfig(this.decodeConfig.generate) : {}), ...opts.generate,
     };
-    const speech = 'wavs' in input ? await this.encodeSpeech(input.wavs, opts.onStage) : input.speech;
-    const ids = this.promptIds(opts.prompt ?? '', opts.rawPrompt);
-    const embeds = this.wrapPrompt(speech, ids);
-    if ('wavs' in input) speech.dispose();
-    await opts.onStage?.('llm_input_embeds', embeds);
-    const B = embeds.shape[0];
-    const sess = this.session(embeds, opts.mask === undefined ? 'default' : opts.mask, g.maxNewTokens);
-    if (opts.onStage) sess.onFirstLogits = (t) => opts.onStage!('first_step_logits', t);
+    const speech = 'wavs' in input ? await this.encodeSpeech(input.wavs, opts.onStage, signal) : input.speech;
+    const ids = this.promptIds(opts.prompt ?? this.decodeConfig?.prompt ?? '', opts.rawPrompt);
+    let embeds: Tensor;
+    try {
+      signal?.throwIfAborted();
+      embeds = this.wrapPrompt(speech, ids);
+    } finally {
+      if ('wavs' in input) speech.dispose();
+    }
     let r: GenerateResult;
     try {
-      r = await runGenerate(sess, B, g);
+      await opts.onStage?.('llm_input_embeds', embeds);
+      const B = embeds.shape[0];
+      const sess = this.session(embeds, opts.mask === undefined ? 'default' : opts.mask, g.maxNewTokens);
+      if (opts.onStage) sess.onFirstLogits = (t) => opts.onStage!('first_step_logits', t);
+      const onToken = opts.onToken;
+      const sofar: number[][] = Array.from({ length: B }, () => []);
+      const texts: string[] = new Array<string>(B).fill('');
+      try {
+        r = await runGenerate(sess, B, g, {
+          signal,
+          onToken: onToken && (async (e) => {
+            sofar[e.row].push(e.token);
+            const text = this.tokenizer.decode(sofar[e.row], { skipSpecialTokens: true });
+            const delta = text.startsWith(texts[e.row]) ? text.slice(texts[e.row].length) : text;
+            texts[e.row] = text;
+            await onToken({ ...e, text, delta });
+          }),
+        });
+      } finally {
+        sess.dispose();
+      }
     } finally {
-      sess.dispose();
       embeds.dispose();
     }
     const texts = r.sequences.map((s) => this.tokenizer.decode(s, { skipSpecialTokens: true }));
@@ -711,6 +867,58 @@ export class Salmonn {
       promptText: ids.text,
       inputLength: 1 + ids.before.length + speech.shape[1] + ids.after.length,
     };
+  }
+
+  /**
+   * generate() as an async iterator of token events (`for await (const t of salmonn.stream({ wavs }))`); the
+   * iterator's return value is the full result. Breaking out of the loop stops generation and frees its memory.
+   */
+  async *stream(input: { wavs: ArrayLike<number>[] } | { speech: Tensor }, opts: Omit<SalmonnGenerateOptions, 'onToken'> = {}): AsyncGenerator<SalmonnTokenEvent, SalmonnGenerateResult | undefined, undefined> {
+    const ac = new AbortController();
+    const outer = opts.signal;
+    const relay = (): void => ac.abort(outer!.reason);
+    if (outer?.aborted) relay();
+    outer?.addEventListener('abort', relay, { once: true });
+    const queue: SalmonnTokenEvent[] = [];
+    let wake: (() => void) | null = null;
+    let finished = false;
+    const notify = (): void => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const run = this.generate(input, {
+      ...opts, signal: ac.signal,
+      onToken: (e) => {
+        queue.push(e);
+        notify();
+      },
+    }).finally(() => {
+      finished = true;
+      notify();
+    });
+    run.catch(() => {}); // observed below; avoids an unhandled rejection while the consumer is between reads
+    let completed = false;
+    try {
+      for (;;) {
+        while (queue.length) yield queue.shift()!;
+        if (finished) break;
+        await new Promise<void>((r) => {
+          wake = r;
+          if (queue.length || finished) notify();
+        });
+      }
+      const result = await run;
+      completed = true;
+      return result;
+    } finally {
+      outer?.removeEventListener('abort', relay);
+      if (!completed) {
+        // the consumer stopped early (break / return / throw): cancel and wait until device memory is freed
+        ac.abort(new DOMException('stream closed', 'AbortError'));
+        await run.catch(() => {});
+      }
+    }
   }
 
   dispose(): void {

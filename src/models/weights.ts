@@ -36,10 +36,16 @@ export interface NormW {
   eps: number;
 }
 
+/**
+ * Called after each tensor is placed on the target (the tensor, or a quantized weight, is passed so a caller can
+ * release it on failure). `bytes`: the checkpoint bytes it accounts for (progress).
+ */
+export type OnTensor = (name: string, bytes: number, t?: { dispose(): void }) => void;
+
 /** Uploads tensors of one validated WeightMap (canonical names) and counts the bytes placed on the target. */
 export class Loader {
   bytes = 0;
-  constructor(readonly map: WeightMap, readonly target: Target, readonly dtype: WeightDType = 'keep', readonly onTensor?: (name: string, bytes: number) => void) {}
+  constructor(readonly map: WeightMap, readonly target: Target, readonly dtype: WeightDType = 'keep', readonly onTensor?: OnTensor) {}
   stored(name: string): StoredTensor {
     const t = this.map.get(name);
     if (!t) throw new MissingKeysError(this.map.file, [name]);
@@ -55,7 +61,7 @@ export class Loader {
     const t = await loadTensor(this.stored(name), this.target, dtype, name);
     const b = t.size * (t.dtype === 'f16' ? 2 : 4);
     this.bytes += b;
-    this.onTensor?.(name, b);
+    this.onTensor?.(name, b, t);
     return t;
   }
   async linear(name: string, bias = true, dtype: WeightDType = this.dtype): Promise<LinearW> {
@@ -69,7 +75,7 @@ export class Loader {
     const t = fromHost(values, shape, 'f32', this.target);
     t.name = name;
     this.bytes += values.length * 4;
-    this.onTensor?.(name, values.length * 4);
+    this.onTensor?.(name, values.length * 4, t);
     return t;
   }
 }

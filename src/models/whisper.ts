@@ -7,7 +7,7 @@ import type { WeightMap } from '../io/keymaps.js';
 import { add, attention, conv1d } from '../ops/index.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import { lin, mergeHeads, norm, runLayers, splitHeads } from './nn.js';
-import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType } from './weights.js';
+import { Loader, disposeTree, type LinearW, type NormW, type Target, type WeightDType, type OnTensor } from './weights.js';
 
 interface WhisperLayer {
   q: LinearW;
@@ -39,7 +39,7 @@ export class WhisperEncoder {
   }
 
   /** Uploads the encoder from a validated WeightMap (src/io/keymaps.ts mapWhisperEncoder: encoder-relative names). */
-  static async load(map: WeightMap, cfg: WhisperConfig, target: Target, opts: { dtype?: WeightDType; onTensor?: (name: string, bytes: number) => void } = {}): Promise<WhisperEncoder> {
+  static async load(map: WeightMap, cfg: WhisperConfig, target: Target, opts: { dtype?: WeightDType; onTensor?: OnTensor } = {}): Promise<WhisperEncoder> {
     const ld = new Loader(map, target, opts.dtype ?? 'keep', opts.onTensor);
     const layers: WhisperLayer[] = [];
     const conv1 = await ld.linear('conv1', true, 'f32');

@@ -2,7 +2,7 @@
 import { open, stat, lstat, rename, unlink, mkdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, basename, join, resolve, isAbsolute } from 'node:path';
+import { dirname, basename, join, resolve, isAbsolute, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkRange, MemorySource, type ByteSource, type Directory } from '../io/bytes.js';
 import { FormatError } from '../errors.js';
@@ -131,8 +131,10 @@ export async function isDirectory(path: string): Promise<boolean> {
 export class NodeDirectory implements Directory {
   constructor(readonly name: string) {}
   private path(rel: string): string {
-    if (isAbsolute(rel) || rel.split(/[\\/]/).includes('..')) throw new FormatError(this.name, `refusing path outside the directory: ${rel}`);
-    return join(this.name, rel);
+    // an absolute path inside the folder is fine (a config parsed with its full path); anything outside is refused
+    const r = isAbsolute(rel) ? relative(this.name, rel) : rel;
+    if (isAbsolute(r) || r.split(/[\\/]/).includes('..')) throw new FormatError(this.name, `refusing path outside the directory: ${rel}`);
+    return join(this.name, r);
   }
   async open(rel: string): Promise<ByteSource> {
     return FileSource.open(this.path(rel));

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 import { GpuError } from '../errors.js';
 import { AdapterProfile, KernelTuning, adapterProfile } from './tuning.js';
 

@@ -1,5 +1,5 @@
 // What the trainer needs from a file system, so src/train stays browser-clean. The Node implementation is in
-// src/cli/train-fs.ts; an in-memory one (tests, browsers) is below.
+// src/node/train-fs.ts; an in-memory one (tests, browsers) is below.
 
 export interface TrainFs {
   /** Whole file; throws (naming the path) when it cannot be read. */

@@ -78,13 +78,14 @@ export interface ProgressInfo {
   stepsLeft: number;
 }
 
-/** `ep 3/30 [#######.......] 1200/3000 loss 8.6689 ce 8.6674 lr 1.00e-2 tau 3.21 heads 1200/1600 2.10 it/s eta 14:17` */
+/** Epochs are numbered from 0 everywhere (progress, summaries, checkpoint_{epoch}.pth, log.jsonl), as train.py.
+ * `epoch 2 of 0-29 [#######.......] 1200/3000 loss 8.6689 ce 8.6674 lr 1.00e-2 tau 3.21 heads 1200/1600 2.10 it/s eta 14:17` */
 export function progressLine(p: ProgressInfo, width = 20): string {
   const frac = p.itersPerEpoch > 0 ? Math.min(1, p.iter / p.itersPerEpoch) : 0;
   const fill = Math.round(frac * width);
   const bar = '#'.repeat(fill) + '.'.repeat(width - fill);
   return (
-    `ep ${p.epoch + 1}/${p.maxEpoch} [${bar}] ${p.iter}/${p.itersPerEpoch} ` +
+    `epoch ${p.epoch} of 0-${p.maxEpoch - 1} [${bar}] ${p.iter}/${p.itersPerEpoch} ` +
     `loss ${p.loss.toFixed(4)} ce ${p.ce.toFixed(4)} lr ${p.lr.toExponential(2)} tau ${p.tau.toFixed(3)} ` +
     `heads ${p.headsOn}/${p.headsTotal} ${p.rate.toFixed(2)} it/s eta ${fmtTime(p.rate > 0 ? p.stepsLeft / p.rate : NaN)}`
   );

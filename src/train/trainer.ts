@@ -23,7 +23,7 @@ import type { TrainFs } from './fs.js';
 import type { MaskObjective, PreparedBatch } from './objective.js';
 import type { ProbedEntry, SpeechSource } from './speech.js';
 import { jsonLine, RateMeter, type EpochRecord, type LogRecord, type ProgressInfo, type SkipRecord, type StepRecord, type ValidRecord } from './log.js';
-import { trainingHeatmapSvg } from './heatmap.js';
+import { baseName, trainingHeatmapSvg } from './heatmap.js';
 
 /** Where the Gumbel noise comes from. */
 export type NoiseMode = { kind: 'sample' } | { kind: 'none' } | { kind: 'replay'; dir: string };
@@ -504,7 +504,7 @@ export class Trainer {
     const total = Math.min(sch.totalSteps, this.o.maxSteps ?? Infinity);
     const rate = new RateMeter();
     this.info(`training ${this.N} mask logits (${this.L} layers x ${this.H} heads + FFN slot) on ${this.train.length} utterance(s), ` +
-      `batch ${this.batchPerWorker} x ${this.worldSize} worker(s), ${sch.totalSteps} steps (${sch.maxEpoch} x ${sch.itersPerEpoch})` +
+      `batch ${this.batchPerWorker} x ${this.worldSize} worker(s), ${sch.totalSteps} steps (epochs 0-${sch.maxEpoch - 1} x ${sch.itersPerEpoch})` +
       (this.skipped.length ? `; ${this.skipped.length} skipped` : ''));
     if (this.cfg.run.evaluate) {
       await this.validate(Math.floor(this.globalStep / sch.itersPerEpoch));
@@ -538,7 +538,7 @@ export class Trainer {
     };
     this.epochStats = { loss: 0, ce: 0, n: 0 };
     await this.record(rec);
-    this.info(`epoch ${epoch}: train loss ${rec.train_loss.toFixed(5)}` + (v ? `, valid loss ${v.loss.toFixed(5)}` : '') + `, ${rec.heads_on}/${this.L * this.H} heads on -> ${path}`);
+    this.info(`epoch ${epoch} of 0-${this.schedule.maxEpoch - 1}: train loss ${rec.train_loss.toFixed(5)}` + (v ? `, valid loss ${v.loss.toFixed(5)}` : '') + `, ${rec.heads_on}/${this.L * this.H} heads on -> ${path}`);
   }
 
   /** Step records of the whole run: log.jsonl (earlier sessions of a resumed run; the last record of a step wins) and this session. */
@@ -565,7 +565,7 @@ export class Trainer {
     const heatmapPath = this.fs.join(this.outDir, 'mask_heatmap.svg');
     const h = await this.fullHistory();
     await this.fs.writeAtomic(heatmapPath, trainingHeatmapSvg(theta, this.L, this.H, {
-      title: `AHAMask after step ${this.globalStep}`,
+      title: `${baseName(this.outDir)}: mask after step ${this.globalStep}`,
       history: { step: h.map((r) => r.step), loss: h.map((r) => r.loss), headsOn: h.map((r) => r.heads_on) },
     }));
     return {

@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attention, attentionWithLse } from '../../src/ops/attention.js';
-import { backward, gumbelSigmoid, requiresGrad } from '../../src/autograd/index.js';
-import { linear } from '../../src/ops/matmul.js';
-import { crossEntropy, rmsNorm } from '../../src/ops/reduce.js';
-import { fromHost } from '../../src/tensor/tensor.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { attention, attentionWithLse } from '../../src/index.js';
+import { backward, gumbelSigmoid, requiresGrad } from '../../src/index.js';
+import { linear } from '../../src/index.js';
+import { crossEntropy, rmsNorm } from '../../src/index.js';
+import { fromHost } from '../../src/index.js';
+import type { Tensor } from '../../src/index.js';
 import { gpu, randn } from '../helpers/gpu.js';
 import { gradcheck, gpuMatchesCpu, InputSpec } from './check.js';
 

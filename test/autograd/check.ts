@@ -1,10 +1,10 @@
 // Gradient checking helpers: finite differences on the CPU backend and GPU-vs-CPU gradient comparison.
 import '../../src/index.js';
 import '../../src/autograd/index.js';
-import { backwardMany, noGrad } from '../../src/autograd/index.js';
-import type { Device } from '../../src/tensor/device.js';
-import type { DType } from '../../src/tensor/dtype.js';
-import { Tensor, fromHost, tidy } from '../../src/tensor/tensor.js';
+import { backwardMany, noGrad } from '../../src/index.js';
+import type { Device } from '../../src/index.js';
+import type { DType } from '../../src/index.js';
+import { Tensor, fromHost, tidy } from '../../src/index.js';
 import { assertClose, randn, rng } from '../helpers/gpu.js';
 
 export interface InputSpec {

@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv1d, conv2d } from '../../src/ops/conv.js';
+import { conv1d, conv2d } from '../../src/index.js';
 import * as r from '../../src/ops/reduce.js';
-import { setOpHook } from '../../src/kernels/registry.js';
-import { backward, requiresGrad } from '../../src/autograd/index.js';
-import { fromHost } from '../../src/tensor/tensor.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { setOpHook } from '../../src/index.js';
+import { backward, requiresGrad } from '../../src/index.js';
+import { fromHost } from '../../src/index.js';
+import type { Tensor } from '../../src/index.js';
 import { gpu, randn } from '../helpers/gpu.js';
 import { gradcheck, gpuMatchesCpu, InputSpec } from './check.js';
 

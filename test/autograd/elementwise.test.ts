@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as o from '../../src/ops/elementwise.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/index.js';
 import { gpu } from '../helpers/gpu.js';
 import { analyticGrads, gradcheck, gpuMatchesCpu, InputSpec } from './check.js';
-import { backward, requiresGrad } from '../../src/autograd/index.js';
-import { tensor } from '../../src/tensor/tensor.js';
+import { backward, requiresGrad } from '../../src/index.js';
+import { tensor } from '../../src/index.js';
 
 // Inputs kept away from kinks/poles by more than 2h where the op needs it.
 const awayFrom0 = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((i * 7 + seed) % 5) * 0.25 + 0.3125).map((v, i) => (i % 2 ? -v : v));

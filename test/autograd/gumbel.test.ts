@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng, backward, gumbelSigmoid, gumbelTau, ahamaskTau, requiresGrad } from '../../src/autograd/index.js';
-import { fromHost } from '../../src/tensor/tensor.js';
+import { Rng, backward, gumbelSigmoid, gumbelTau, ahamaskTau, requiresGrad } from '../../src/index.js';
+import { fromHost } from '../../src/index.js';
 import { assertClose, gpu } from '../helpers/gpu.js';
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));

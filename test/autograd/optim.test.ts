@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AdamW, SGD, assign, requiresGrad, ahamaskScheduler, LinearWarmupCosineLRScheduler } from '../../src/autograd/index.js';
+import { AdamW, SGD, assign, requiresGrad, ahamaskScheduler, LinearWarmupCosineLRScheduler } from '../../src/index.js';
 import { Tensor, fromHost, keep } from '../../src/tensor/tensor.js';
-import type { Device } from '../../src/tensor/device.js';
+import type { Device } from '../../src/index.js';
 import { assertClose, gpu } from '../helpers/gpu.js';
 
 const P0 = [1.0, -2.0, 0.5, 0.0];

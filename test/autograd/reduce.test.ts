@@ -2,9 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as o from '../../src/ops/elementwise.js';
 import * as r from '../../src/ops/reduce.js';
-import { backward, requiresGrad } from '../../src/autograd/index.js';
-import { fromHost } from '../../src/tensor/tensor.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { backward, requiresGrad } from '../../src/index.js';
+import { fromHost } from '../../src/index.js';
+import type { Tensor } from '../../src/index.js';
 import { gpu } from '../helpers/gpu.js';
 import { gradcheck, gpuMatchesCpu, InputSpec } from './check.js';
 

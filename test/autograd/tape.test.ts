@@ -1,12 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { setOpHook } from '../../src/kernels/registry.js';
+import { setOpHook } from '../../src/index.js';
 import * as o from '../../src/ops/elementwise.js';
 import * as r from '../../src/ops/reduce.js';
-import {
-  backward, checkpoint, detach, freeGraph, grad, gradOp, isTracked, noGrad, registerGrad, requiresGrad,
-} from '../../src/autograd/index.js';
-import { Tensor, fromHost, tidy } from '../../src/tensor/tensor.js';
+import { backward, checkpoint, detach, freeGraph, grad, gradOp, isTracked, noGrad, registerGrad, requiresGrad } from '../../src/index.js';
+import { Tensor, fromHost, tidy } from '../../src/index.js';
 import { gpu } from '../helpers/gpu.js';
 import { gradcheck } from './check.js';
 

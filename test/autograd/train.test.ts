@@ -3,12 +3,12 @@ import '../../src/index.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as o from '../../src/ops/elementwise.js';
-import { linear } from '../../src/ops/matmul.js';
-import { attention } from '../../src/ops/attention.js';
-import { crossEntropy, gather, rmsNorm, rope } from '../../src/ops/reduce.js';
-import { AdamW, Rng, backward, checkpoint, requiresGrad } from '../../src/autograd/index.js';
-import { Tensor, fromHost, tidy } from '../../src/tensor/tensor.js';
-import type { Device } from '../../src/tensor/device.js';
+import { linear } from '../../src/index.js';
+import { attention } from '../../src/index.js';
+import { crossEntropy, gather, rmsNorm, rope } from '../../src/index.js';
+import { AdamW, Rng, backward, checkpoint, requiresGrad } from '../../src/index.js';
+import { Tensor, fromHost, tidy } from '../../src/index.js';
+import type { Device } from '../../src/index.js';
 import { gpu } from '../helpers/gpu.js';
 
 

@@ -1,8 +1,8 @@
 // Shared by the attention test files: q/k/v on both backends and a GPU-vs-f64-reference check.
 import * as ops from '../../src/ops/index.js';
-import { Tensor, fromHost } from '../../src/tensor/tensor.js';
-import type { Device } from '../../src/tensor/device.js';
-import type { DType } from '../../src/tensor/dtype.js';
+import { Tensor, fromHost } from '../../src/index.js';
+import type { Device } from '../../src/index.js';
+import type { DType } from '../../src/index.js';
 import { assertTensorsClose, randn } from './gpu.js';
 
 /** q/k/v-like [B, H, T, D] tensors on both backends, optionally as a permuted view of [B, T, H, D]. */

@@ -1,9 +1,9 @@
 import '../../src/index.js';
 import { rng } from './random.js';
-import { getDevice } from '../../src/node/gpu.js';
-import type { Device } from '../../src/tensor/device.js';
-import { Tensor, fromHost } from '../../src/tensor/tensor.js';
-import type { DType } from '../../src/tensor/dtype.js';
+import { getDevice } from '../../src/node/index.js';
+import type { Device } from '../../src/index.js';
+import { Tensor, fromHost } from '../../src/index.js';
+import type { DType } from '../../src/index.js';
 
 /** The GPU device; throws (never skips) when there is no adapter. */
 export function gpu(): Promise<Device> {

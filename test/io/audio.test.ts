@@ -8,7 +8,7 @@ import {
   decodeAudio, decodeFlac, decodeWav, loadAudio, loadAudioF64, Md5, normalizeLength, resample, sincResampleKernel,
   sniffAudio, MAX_SAMPLES, MIN_SAMPLES,
 } from '../../src/io/audio.js';
-import { FormatError } from '../../src/errors.js';
+import { FormatError } from '../../src/index.js';
 import { parseNpy, npyToFloat64 } from '../../src/io/npy.js';
 import { AHAMASK_DATA, FIXTURE } from '../helpers/paths.js';
 import { flacBytes } from '../helpers/flac.js';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AHAMASK_DATA, FIXTURE } from '../helpers/paths.js';
-import { FormatError } from '../../src/errors.js';
+import { FormatError } from '../../src/index.js';
 import { parseDecodeConfig, parseTrainConfig, parseYaml, resolvePath } from '../../src/io/config.js';
 
 const read = (p: string): string => readFileSync(p, 'utf8');
@@ -141,6 +141,34 @@ test('type errors and missing required keys name the key (and line)', () => {
   assert.throws(() => parseDecodeConfig('- 1\n- 2\n', { file: 'list.yaml' }), /must be a mapping/);
   assert.throws(() => parseDecodeConfig('model:\n  llama_path: a\n  whisper_path: b\n  autocast_dtype: float32\n', { file: 'ac.yaml' }), /autocast_dtype/);
   assert.throws(() => parseTrainConfig(read(join(FIXTURE, 'train_config.yaml')).replace('  seed: 42\n', ''), { file: 'ns.yaml' }), /missing required key 'run\.seed'/);
+});
+
+test('--options overrides (LAVIS style): dotted keys, YAML scalar values, new keys, clear errors', () => {
+  const text = read(join(FIXTURE, 'decode_config.yaml'));
+  const c = parseDecodeConfig(text, {
+    file: 'decode_config.yaml', cwd: '/run', warn: () => assert.unreachable(),
+    overrides: ['generate.num_beams=3', 'model.lora=false', 'model.ckpt=other.pth', 'prompt="Say: hi"', 'prob_threshold=0.25', 'generate.temperature=1e-1', 'model.weight_mask_path=null'],
+  });
+  assert.is(c.generate.num_beams, 3);
+  assert.is(c.model.lora, false);
+  assert.is(c.model.ckpt, '/run/other.pth');
+  assert.is(c.prompt, 'Say: hi');
+  assert.is(parseDecodeConfig(text, { file: 'd.yaml', overrides: ['prompt=Describe the audio.'] }).prompt, 'Describe the audio.');
+  assert.is(c.prob_threshold, 0.25);
+  assert.is(c.generate.temperature, 0.1);
+  assert.is(c.model.weight_mask_path, null);
+  // a value of the wrong type fails like the same value in the file, naming the key
+  assert.throws(() => parseDecodeConfig(text, { file: 'd.yaml', overrides: ['generate.num_beams=two'] }), /d\.yaml: --options: 'generate\.num_beams' must be an integer, got "two"/);
+  assert.throws(() => parseDecodeConfig(text, { file: 'd.yaml', overrides: ['generate.num_beams'] }), /d\.yaml: --options "generate\.num_beams": expected key\.path=value/);
+  assert.throws(() => parseDecodeConfig(text, { file: 'd.yaml', overrides: ['prompt.x=1'] }), /'prompt' is not a mapping/);
+  // the train config too; a section absent from the file is created
+  const t = parseTrainConfig(read(join(FIXTURE, 'train_config.yaml')), { file: 't.yaml', cwd: FIXTURE, overrides: ['run.batch_size_train=1', 'run.optims.max_epoch=7'] });
+  assert.is(t.run.batch_size_train, 1);
+  assert.is(t.run.optims.max_epoch, 7);
+  // default cwd: the config's folder
+  const d = parseDecodeConfig(text, { file: '/cfgs/decode_config.yaml', warn: () => {} });
+  assert.is(d.model.ckpt, '/cfgs/salmonn.pth');
+  assert.is(d.model.cwd, '/cfgs');
 });
 
 test.run();

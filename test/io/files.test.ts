@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, openSync, ftruncateSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FormatError } from '../../src/errors.js';
-import { MemorySource, BlobSource, SliceSource, readText } from '../../src/io/bytes.js';
+import { FormatError } from '../../src/index.js';
+import { MemorySource, BlobSource, SliceSource, readText } from '../../src/index.js';
 import { MemoryDirectory } from '../../src/index.js';
-import { openFile, openDirectory, writeFileAtomic, withFile } from '../../src/node/files.js';
+import { openFile, openDirectory, writeFileAtomic, withFile } from '../../src/node/index.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'ahamask-files-'));
 

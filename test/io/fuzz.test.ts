@@ -4,15 +4,15 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AHAMASK_DATA, FIXTURE } from '../helpers/paths.js';
-import { AhamaskError } from '../../src/errors.js';
-import { MemorySource } from '../../src/io/bytes.js';
+import { AhamaskError } from '../../src/index.js';
+import { MemorySource } from '../../src/index.js';
 import { ZipArchive, writeZip } from '../../src/io/zip.js';
 import { unpickle } from '../../src/io/pickle.js';
 import { openTorch, materialize } from '../../src/io/torch.js';
 import { openSafetensors } from '../../src/io/safetensors.js';
 import { parseNpy, NpyError } from '../../src/io/npy.js';
-import { parseDecodeConfig, parseTrainConfig } from '../../src/io/config.js';
-import { readMaskCheckpoint } from '../../src/io/mask.js';
+import { parseDecodeConfig, parseTrainConfig } from '../../src/index.js';
+import { readMaskCheckpoint } from '../../src/index.js';
 import { rng } from '../helpers/random.js';
 
 // mutated inputs per parser (>= 50); AHAMASK_FUZZ_N / AHAMASK_FUZZ_SEED explore further

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURE } from '../helpers/paths.js';
-import { MissingKeysError, ShapeError, FormatError } from '../../src/errors.js';
-import { MemorySource } from '../../src/io/bytes.js';
+import { MissingKeysError, ShapeError, FormatError } from '../../src/index.js';
+import { MemorySource } from '../../src/index.js';
 import { openCheckpoint } from '../../src/io/checkpoint.js';
 import { encodeTorchSave, materialize, type StoredTensor } from '../../src/io/torch.js';
 import { PyOrderedDict, PyTuple, type PyValue } from '../../src/io/pickle.js';
@@ -12,7 +12,7 @@ import {
   parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, parseDecodeConfig,
 } from '../../src/io/config.js';
 import { mapBeats, mapLlama, mapSalmonn, mapWhisperEncoder, salmonnKeyConfig, SALMONN_LORA_PREFIX } from '../../src/io/keymaps.js';
-import { openCheckpointPath } from '../../src/node/files.js';
+import { openCheckpointPath } from '../../src/node/index.js';
 
 const json = (p: string): unknown => JSON.parse(readFileSync(join(FIXTURE, p), 'utf8'));
 const whisperCfg = parseWhisperConfig(json('whisper/config.json'));

@@ -79,7 +79,8 @@ test('mask show: explicit layout for the tiny fixture; errors', async () => {
   assert.is(missing.code, 1);
   assert.match(missing.stderr, /nope\.pth/);
   assert.is(usage.code, 2);
-  assert.match(usage.stderr, /usage: ahamask mask show/);
+  assert.match(usage.stderr, /missing <checkpoint.pth>/);
+  assert.match(usage.stderr, /'ahamask mask show --help'/);
   assert.is(notTorch.code, 1);
   assert.match(notTorch.stderr, /decode_config\.yaml/);
 });

@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AHAMASK_DATA, FIXTURE } from '../helpers/paths.js';
 import { runTorchPython } from '../helpers/torch.js';
-import { FormatError, ShapeError } from '../../src/errors.js';
-import { MemorySource } from '../../src/io/bytes.js';
+import { FormatError, ShapeError } from '../../src/index.js';
+import { MemorySource } from '../../src/index.js';
 import { ZipArchive } from '../../src/io/zip.js';
 import { PyTuple, pyFloat } from '../../src/io/pickle.js';
 import { encodeTorchSave, materialize, TensorValue } from '../../src/io/torch.js';
 import {
   readMaskCheckpoint, maskSummary, inferMaskLayout, headMask, evaluatePyPercentOn, encodeMaskCheckpoint, float32Shortest,
 } from '../../src/io/mask.js';
-import { readMaskCheckpointFile, writeMaskCheckpoint } from '../../src/node/files.js';
+import { readMaskCheckpointFile, writeMaskCheckpoint } from '../../src/node/index.js';
 
 const DERIVED = JSON.parse(readFileSync(join(AHAMASK_DATA, 'derived/masks_13b.json'), 'utf8'));
 const NAMES = Object.keys(DERIVED).filter((k) => !k.startsWith('_'));

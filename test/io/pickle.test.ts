@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FormatError } from '../../src/errors.js';
+import { FormatError } from '../../src/index.js';
 import {
   unpickle, encodePickle, PyTuple, PyOrderedDict, PySet, PyGlobal, PyReduce, PyPersistent, pyFloat, decodeLong, type PyValue,
 } from '../../src/io/pickle.js';

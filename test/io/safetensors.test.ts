@@ -3,12 +3,12 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURE } from '../helpers/paths.js';
-import { FormatError } from '../../src/errors.js';
-import { MemorySource } from '../../src/io/bytes.js';
+import { FormatError } from '../../src/index.js';
+import { MemorySource } from '../../src/index.js';
 import { MemoryDirectory } from '../../src/index.js';
 import { openSafetensors, openShardedSafetensors, parseShardIndex } from '../../src/io/safetensors.js';
 import { openCheckpoint } from '../../src/io/checkpoint.js';
-import { openCheckpointPath } from '../../src/node/files.js';
+import { openCheckpointPath } from '../../src/node/index.js';
 
 const load = (p: string): Uint8Array => new Uint8Array(readFileSync(p));
 

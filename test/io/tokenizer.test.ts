@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AhamaskError, FormatError } from '../../src/errors.js';
+import { AhamaskError, FormatError } from '../../src/index.js';
 import {
   LlamaTokenizer, ModelType, PieceType, SentencePieceProcessor, SPACE_SYMBOL, byteToPiece, parseModelProto,
   postprocessEvaluateOutput, pyStrip,

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AHAMASK_DATA, FIXTURE } from '../helpers/paths.js';
-import { FormatError } from '../../src/errors.js';
-import { MemorySource } from '../../src/io/bytes.js';
+import { FormatError } from '../../src/index.js';
+import { MemorySource } from '../../src/index.js';
 import { ZipArchive, writeZip, crc32 } from '../../src/io/zip.js';
 
 const RELEASED = join(AHAMASK_DATA, 'legacy_checkpoints/asr_librispeech/checkpoint.pth');

@@ -7,10 +7,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import '../../src/index.js';
 import { parseBeatsConfig, parseBertConfig, parseDecodeConfig, parseLlamaConfig, parseWhisperConfig } from '../../src/io/config.js';
-import { readMaskCheckpoint } from '../../src/io/mask.js';
-import { memoryEstimate, salmonnArchitecture, checkMaskLength, type SalmonnConfigs } from '../../src/models/salmonn.js';
+import { readMaskCheckpoint } from '../../src/index.js';
+import { memoryEstimate, salmonnArchitecture, checkMaskLength, type SalmonnConfigs } from '../../src/index.js';
 import { buildPromptText, promptIds, promptLength } from '../../src/models/prompt.js';
-import { openFile } from '../../src/node/files.js';
+import { openFile } from '../../src/node/index.js';
 import { AHAMASK_DATA } from '../helpers/paths.js';
 
 const WHISPER_LARGE_V2 = { d_model: 1280, encoder_layers: 32, encoder_attention_heads: 20, encoder_ffn_dim: 5120, num_mel_bins: 80, max_source_positions: 1500 };

@@ -13,7 +13,7 @@ import type { PyValue } from '../../src/io/pickle.js';
 import { BeatsEncoder } from '../../src/models/beats.js';
 import { memoryEstimate, salmonnArchitecture, Salmonn } from '../../src/models/salmonn.js';
 import { openCheckpointPath } from '../../src/node/files.js';
-import { nodeFileSystem } from '../../src/cli/evaluate.js';
+import { nodeFileSystem } from '../../src/node/load.js';
 import { fromHost } from '../../src/tensor/tensor.js';
 import { FIXTURE } from '../helpers/paths.js';
 import { beatsWithoutPostExtractProj } from '../helpers/beats-noproj.js';

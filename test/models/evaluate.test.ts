@@ -91,6 +91,9 @@ test('cli: one line per audio (prompt ignored with a mask), errors reported, exi
   assert.is(r.code, 1, r.err);
   assert.is(r.out, `${json('chirp3s/mask_only/generation.json').text_ahamask_decode}\n${json('speech_espeak/mask_only/generation.json').text_ahamask_decode}\n`);
   assert.match(r.err, /error: .*nope\.wav/);
+  // each answer's time (stderr when stdin is not a terminal: the answers on stdout stay clean); no prompt is printed
+  assert.is((r.err.match(/^\(\d+\.\d\d s, \d+ tokens\)$/gm) ?? []).length, 2, r.err);
+  assert.not.match(r.err + r.out, /audio path \[prompt\]>/);
 });
 
 test('wrong mask length: one clear error before the LLM loads', () => {

@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseNpy } from '../../src/io/npy.js';
-import { parseDecodeConfig, type DecodeConfig } from '../../src/io/config.js';
-import { Salmonn } from '../../src/models/salmonn.js';
-import { nodeFileSystem } from '../../src/cli/evaluate.js';
-import type { Target } from '../../src/models/weights.js';
+import { parseDecodeConfig, type DecodeConfig } from '../../src/index.js';
+import { Salmonn } from '../../src/index.js';
+import { nodeFileSystem } from '../../src/node/index.js';
+import type { Target } from '../../src/index.js';
 import { FIXTURE } from '../helpers/paths.js';
 
 export const EXP = join(FIXTURE, 'expected');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import '../../src/index.js';
 import { parseNpy, npyToFloat64 } from '../../src/io/npy.js';
 import { relativePositionBucket, beatsValidTokens } from '../../src/models/beats.js';
-import { windowGeometry } from '../../src/models/qformer.js';
+import { windowGeometry } from '../../src/index.js';
 import { buildPromptText, promptIds, pyFormat, splitPrompt } from '../../src/models/prompt.js';
 import { LlamaTokenizer } from '../../src/models/tokenizer.js';
 import { BeamHypotheses, generate, topK, type StepModel } from '../../src/models/generate.js';

@@ -10,7 +10,7 @@ import { crossEntropy } from '../../src/ops/reduce.js';
 import { QuantizedWeight, dequantize, type LlmWeightFormat } from '../../src/ops/quant.js';
 import { Salmonn } from '../../src/models/salmonn.js';
 import type { Target } from '../../src/models/weights.js';
-import { nodeFileSystem } from '../../src/cli/evaluate.js';
+import { nodeFileSystem } from '../../src/node/load.js';
 import { Tensor, fromHost, tidy } from '../../src/tensor/tensor.js';
 import { gpu } from '../helpers/gpu.js';
 import { FIXTURE } from '../helpers/paths.js';

@@ -6,11 +6,11 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '../../src/index.js';
-import { fromHost, type Tensor } from '../../src/tensor/tensor.js';
-import { loadAudio } from '../../src/io/audio.js';
-import type { Salmonn } from '../../src/models/salmonn.js';
-import { generate } from '../../src/models/generate.js';
-import type { Target } from '../../src/models/weights.js';
+import { fromHost, type Tensor } from '../../src/index.js';
+import { loadAudio } from '../../src/index.js';
+import type { Salmonn } from '../../src/index.js';
+import { generate } from '../../src/index.js';
+import type { Target } from '../../src/index.js';
 import { FIXTURE } from '../helpers/paths.js';
 import { AUDIOS, ASR_PROMPT, argmax, close, errors, json, loadTiny, npy } from './fixture.js';
 

@@ -2,9 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
 import { AttnProblem, attentionBackwardRef, attentionRef } from '../../src/kernels/cpu/attention.js';
-import { Tensor, fromHost } from '../../src/tensor/tensor.js';
-import type { Device } from '../../src/tensor/device.js';
-import type { DType } from '../../src/tensor/dtype.js';
+import { Tensor, fromHost } from '../../src/index.js';
+import type { Device } from '../../src/index.js';
+import type { DType } from '../../src/index.js';
 import { assertClose, assertTensorsClose, gpu, randn } from '../helpers/gpu.js';
 
 test('f64 reference backward matches central finite differences (causal, padding, bias, head mask)', () => {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
-import { fromHost } from '../../src/tensor/tensor.js';
+import { fromHost } from '../../src/index.js';
 import { assertTensorsClose, gpu, randn } from '../helpers/gpu.js';
 import { check, qkv } from '../helpers/attention.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/index.js';
 import { assertTensorsClose, gpu, pair } from '../helpers/gpu.js';
 
 type C1 = NonNullable<Parameters<typeof ops.conv1d>[3]>;

@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GpuError, AhamaskError } from '../../src/errors.js';
+import { GpuError, AhamaskError } from '../../src/index.js';
 import { Device, sizeClass } from '../../src/tensor/device.js';
-import { nodeGpu } from '../../src/node/gpu.js';
-import { add, exp } from '../../src/ops/elementwise.js';
-import { fromHost, tidy, empty } from '../../src/tensor/tensor.js';
+import { nodeGpu } from '../../src/node/index.js';
+import { add, exp } from '../../src/index.js';
+import { fromHost, tidy, empty } from '../../src/index.js';
 import { assertClose, gpu } from '../helpers/gpu.js';
 
 test('size classes are quarter powers of two with bounded slack', () => {

@@ -3,10 +3,10 @@
 // CPU dot products of sampled rows/columns (the whole product would be too slow on the CPU).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { affine } from '../../src/ops/elementwise.js';
-import { linear, matmul } from '../../src/ops/matmul.js';
-import { roundF16, toF16Bits } from '../../src/tensor/dtype.js';
-import { Tensor, fromF16, fromHost } from '../../src/tensor/tensor.js';
+import { affine } from '../../src/index.js';
+import { linear, matmul } from '../../src/index.js';
+import { roundF16, toF16Bits } from '../../src/index.js';
+import { Tensor, fromF16, fromHost } from '../../src/index.js';
 import { assertClose, gpu } from '../helpers/gpu.js';
 
 /** Fast deterministic values in [-0.5, 0.5). */

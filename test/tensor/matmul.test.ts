@@ -1,13 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { linear, matmul } from '../../src/ops/matmul.js';
-import type { MatmulOptions } from '../../src/ops/matmul.js';
+import { linear, matmul } from '../../src/index.js';
+import type { MatmulOptions } from '../../src/index.js';
 import { gemv } from '../../src/kernels/webgpu/gemv.js';
 import { makePlan, useGemv } from '../../src/kernels/webgpu/matmul-index.js';
 import { matmulRegister, subgroupsOf8 } from '../../src/kernels/webgpu/matmul.js';
-import type { Device } from '../../src/tensor/device.js';
-import type { DType } from '../../src/tensor/dtype.js';
-import { Tensor, tidy } from '../../src/tensor/tensor.js';
+import type { Device } from '../../src/index.js';
+import type { DType } from '../../src/index.js';
+import { Tensor, tidy } from '../../src/index.js';
 import { assertTensorsClose, gpu, pair } from '../helpers/gpu.js';
 
 let seed = 1;

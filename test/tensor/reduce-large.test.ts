@@ -3,9 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
-import { f16BitsToF32 } from '../../src/tensor/dtype.js';
-import { fromF16, fromHost } from '../../src/tensor/tensor.js';
-import type { DType } from '../../src/tensor/dtype.js';
+import { f16BitsToF32 } from '../../src/index.js';
+import { fromF16, fromHost } from '../../src/index.js';
+import type { DType } from '../../src/index.js';
 import { assertClose, assertTensorsClose, gpu, pair } from '../helpers/gpu.js';
 
 test('gather matches the reference: f32/f16 tables, strided tables, ids of any shape', async () => {

@@ -2,8 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
-import { roundF16, type DType } from '../../src/tensor/dtype.js';
-import { fromHost, Tensor } from '../../src/tensor/tensor.js';
+import { roundF16, type DType } from '../../src/index.js';
+import { fromHost, Tensor } from '../../src/index.js';
 import { assertClose, assertTensorsClose, gpu, pair, randn } from '../helpers/gpu.js';
 
 const SHAPES = [[1, 1], [3, 17], [5, 33], [2, 257], [3, 1000], [2, 5121], [2, 1, 3, 64], [7, 1280]];

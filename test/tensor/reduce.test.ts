@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
 import { argmax as argmaxKernel } from '../../src/kernels/webgpu/argmax.js';
 import { reduce as reduceKernel } from '../../src/kernels/webgpu/reduce.js';
-import { fromHost, Tensor } from '../../src/tensor/tensor.js';
-import type { DType } from '../../src/tensor/dtype.js';
+import { fromHost, Tensor } from '../../src/index.js';
+import type { DType } from '../../src/index.js';
 import { assertTensorsClose, gpu, pair, randn } from '../helpers/gpu.js';
 
 type View = (t: Tensor) => Tensor;

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE } from '../helpers/paths.js';
 import { pythonWithTorch } from '../helpers/torch.js';
-import { Rng } from '../../src/autograd/rng.js';
-import { parseTrainConfig } from '../../src/io/config.js';
+import { Rng } from '../../src/index.js';
+import { parseTrainConfig } from '../../src/index.js';
 import { LlamaTokenizer } from '../../src/models/tokenizer.js';
-import { MemorySource } from '../../src/io/bytes.js';
+import { MemorySource } from '../../src/index.js';
 import {
   InfiniteLoader, TrainDataError, buildLabels, checkTasks, choosePrompt, countTargets, parseAnnotations, parsePromptDict,
   permutation, sequentialBatches, tokenizeTargets,
@@ -19,9 +19,9 @@ import {
 import { makeSchedule } from '../../src/train/schedule.js';
 import { encodeTrainCheckpoint, findLastCheckpoint, readTrainCheckpoint } from '../../src/train/checkpoint.js';
 import { MemoryFs, sha256Hex } from '../../src/train/fs.js';
-import { SpeechCache } from '../../src/train/cache.js';
+import { SpeechCache } from '../../src/index.js';
 import { jsonLine, progressLine } from '../../src/train/log.js';
-import { trainingHeatmapSvg } from '../../src/train/heatmap.js';
+import { trainingHeatmapSvg } from '../../src/index.js';
 import { parseNpy } from '../../src/io/npy.js';
 
 const fx = (p: string): string => join(FIXTURE, p);
@@ -202,12 +202,20 @@ test('speech cache: memory LRU, disk round trip, keys', async () => {
 test('log line, progress line, heatmap', () => {
   assert.is(jsonLine({ a: NaN, b: 1 }), '{"a":"NaN","b":1}\n');
   const line = progressLine({ epoch: 0, maxEpoch: 30, iter: 1500, itersPerEpoch: 3000, loss: 8.6689, ce: 8.6674, lr: 5e-3, tau: 3.5, headsOn: 10, headsTotal: 12, rate: 2, stepsLeft: 88500 });
-  assert.match(line, /^ep 1\/30 \[##########\.{10}\] 1500\/3000 loss 8\.6689/);
+  assert.match(line, /^epoch 0 of 0-29 \[##########\.{10}\] 1500\/3000 loss 8\.6689/);
   assert.match(line, /eta 12:17:30$/);
   const logits = Float32Array.from({ length: 15 }, (_, i) => (i % 3 === 0 ? -1 : 2));
   const svg = trainingHeatmapSvg(logits, 3, 4, { title: 'x<y', history: { step: [0, 1, 2], loss: [3, 2, 1], headsOn: [12, 10, 8] } });
   assert.match(svg, /^<svg/);
-  assert.match(svg, /x&lt;y: 8\/12 heads on/);
+  assert.match(svg, />x&lt;y</);
+  assert.match(svg, /8\/12 heads on/);
+  // axis titles, a colour legend with its scale, the units row on the head axis
+  assert.match(svg, />head</);
+  assert.match(svg, />layer</);
+  assert.match(svg, /mask logit/);
+  assert.is((svg.match(/class="legend"/g) ?? []).length, 20);
+  assert.match(svg, />-8</);
+  assert.match(svg, />\+8</);
   assert.is((svg.match(/<rect x=/g) ?? []).length, 15 + 2);
 });
 

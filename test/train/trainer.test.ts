@@ -8,17 +8,17 @@ import { join } from 'node:path';
 import { FIXTURE } from '../helpers/paths.js';
 import '../../src/index.js';
 import '../../src/autograd/index.js';
-import { parseTrainConfig } from '../../src/io/config.js';
+import { parseTrainConfig } from '../../src/index.js';
 import { parseNpy } from '../../src/io/npy.js';
-import { MemorySource } from '../../src/io/bytes.js';
-import { mean, mul, square, sub } from '../../src/ops/index.js';
-import { Tensor, fromHost, tidy } from '../../src/tensor/tensor.js';
-import { Trainer, findResumeCheckpoint, type TrainerOptions } from '../../src/train/trainer.js';
-import { SpeechCache } from '../../src/train/cache.js';
+import { MemorySource } from '../../src/index.js';
+import { mean, mul, square, sub } from '../../src/index.js';
+import { Tensor, fromHost, tidy } from '../../src/index.js';
+import { Trainer, findResumeCheckpoint, type TrainerOptions } from '../../src/index.js';
+import { SpeechCache } from '../../src/index.js';
 import { SpeechSource, type SpeechEncoder } from '../../src/train/speech.js';
 import type { MaskObjective, PreparedBatch, TrainItem } from '../../src/train/objective.js';
 import { readTrainCheckpoint } from '../../src/train/checkpoint.js';
-import { NodeTrainFs } from '../../src/cli/train-fs.js';
+import { NodeTrainFs } from '../../src/node/index.js';
 
 const L = 3, H = 4, N = L * (H + 1);
 
