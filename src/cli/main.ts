@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   evaluate: { file: './evaluate.js', help: 'evaluate -c decode_config.yaml' },
   cli: { file: './interactive.js', help: 'cli -c decode_config.yaml (interactive)' },
   train: { file: './train.js', help: 'train -c config.yaml' },
+  pretrain: { file: './pretrain.js', help: 'pretrain -c pretrain.yaml (trains the demo SALMONN from scratch)' },
 };
 
 function usage(): string {
