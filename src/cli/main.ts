@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   cli: { file: './interactive.js', help: 'cli -c decode_config.yaml (interactive)' },
   train: { file: './train.js', help: 'train -c config.yaml' },
   pretrain: { file: './pretrain.js', help: 'pretrain -c pretrain.yaml (trains the demo SALMONN from scratch)' },
+  'demo-data': { file: './demo-data.js', help: 'demo-data --out DIR --n N --seed S [--format wav|flac]' },
 };
 
 function usage(): string {
