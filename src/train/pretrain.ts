@@ -26,6 +26,7 @@ import { concat, crossEntropy, layerNorm, mul, scale, sum } from '../ops/index.j
 import { Tensor, dataOf, fromHost, keep, tidy, zeros } from '../tensor/tensor.js';
 import { beatsFbank, whisperLogMel, WHISPER_N_MELS } from '../models/features.js';
 import { promptIds } from '../models/prompt.js';
+import { LlamaTokenizer } from '../models/tokenizer.js';
 import { Salmonn, salmonnArchitecture, type SalmonnConfigs } from '../models/salmonn.js';
 import type { Target } from '../models/weights.js';
 import { loraKey } from '../models/lora.js';
@@ -623,6 +624,12 @@ export class Pretrainer {
       tokenizerModel = this.o.trainTokenizer(tokenizerCorpus(cfg.model.prompt_template, [trainText, testText, maskText], this.anns.map((a) => a.text)), cfg.model.llama.vocab_size);
     }
     this.files = { tokenizerModel, decodeConfigYaml: decodeYaml, prompts: { train: trainText, test: testText, mask: maskText } };
+    // the LLM's vocabulary is the tokenizer's (BPE may stop below the requested size when the corpus runs out of pairs)
+    const vs = LlamaTokenizer.fromBytes(tokenizerModel, { file: 'tokenizer.model' }).vocabSize;
+    if (vs !== cfg.model.llama.vocab_size) {
+      this.info(`the tokenizer has ${vs} pieces: vocab_size ${cfg.model.llama.vocab_size} -> ${vs}`);
+      cfg.model.llama.vocab_size = vs;
+    }
     const decode = parseDecodeConfig(decodeYaml, { file: fs.join(out, 'decode_config.yaml'), cwd: '' });
     const configs = demoSalmonnConfigs(cfg.model, decode);
     // the frozen parts (BEATs, LoRA) and the initial values come from the seed; on resume the f32 master
@@ -650,6 +657,8 @@ export class Pretrainer {
   /** Per clip: Whisper log-mel (host) and the frozen BEATs output (computed once on the target). */
   private async cacheFeatures(): Promise<void> {
     const paths = [...new Set(this.anns.map((a) => a.path))];
+    const cachePath = this.fs.join(this.cfg.run_dir, 'features.safetensors');
+    if (!this.cfg.model.whisper.trainable && (await this.loadFeatures(cachePath, paths))) return;
     const win = this.model.whisperWindow;
     const t0 = Date.now();
     for (const p of paths) {
@@ -691,8 +700,35 @@ export class Pretrainer {
           c.logmel = new Float32Array(0);
         });
       }
+      // a resume reads them back instead of recomputing (frozen encoders, same files, same weights)
+      const t = new Map<string, TensorValue>();
+      this.clips.forEach((c, i) => {
+        t.set(`w.${i}`, new TensorValue('f32', [c.whisperOut!.length], c.whisperOut!));
+        t.set(`b.${i}`, new TensorValue('f32', [c.beats.length], c.beats));
+      });
+      await this.fs.writeAtomic(cachePath, encodeSafetensors(t, { paths: JSON.stringify(paths), tokens: JSON.stringify(this.clips.map((c) => c.beatsTokens)), encoders: this.encodersKey() }));
     }
     this.info(`features of ${paths.length} clips cached in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  /** What the cached encoder outputs depend on: the seed and the frozen encoders' shapes (their init follows). */
+  private encodersKey(): string {
+    const m = this.cfg.model;
+    return JSON.stringify({ seed: this.cfg.seed, whisper: m.whisper, beats: m.beats, v: 1 });
+  }
+
+  private async loadFeatures(path: string, paths: string[]): Promise<boolean> {
+    const bytes = await this.fs.readIfExists(path);
+    if (!bytes) return false;
+    const f = await openSafetensors(new MemorySource(bytes, path));
+    if (f.metadata.paths !== JSON.stringify(paths) || f.metadata.encoders !== this.encodersKey()) return false;
+    const tokens = JSON.parse(f.metadata.tokens) as number[];
+    for (let i = 0; i < paths.length; i++) {
+      this.clipIndex.set(paths[i], i);
+      this.clips.push({ path: paths[i], logmel: new Float32Array(0), whisperOut: await f.tensors.get(`w.${i}`)!.toFloat32(), beats: await f.tensors.get(`b.${i}`)!.toFloat32(), beatsTokens: tokens[i] });
+    }
+    this.info(`features of ${paths.length} clips read from ${path}`);
+    return true;
   }
 
   private async restore(st: RunState): Promise<void> {
@@ -702,7 +738,7 @@ export class Pretrainer {
     const g = await openSafetensors(new MemorySource(await this.fs.read(optPath), optPath));
     const ps = this.opt.params;
     const byT = new Map(this.params.map((p) => [p.t, p]));
-    const params: { step: number; shape: number[]; buffers: Record<string, number[]> }[] = [];
+    const params: ({ step: number; shape: number[]; buffers: Record<string, number[]> } | null)[] = [];
     for (const t of ps) {
       const p = byT.get(t)!;
       const w = f.tensors.get(p.key);
@@ -714,7 +750,11 @@ export class Pretrainer {
         src.dispose();
       });
       const m = g.tensors.get(`exp_avg.${p.key}`), v = g.tensors.get(`exp_avg_sq.${p.key}`);
-      if (!m || !v) throw new FormatError(optPath, `missing the moments of '${p.key}'`);
+      // a parameter no gradient reaches (the Q-Former's self-attention q/k with one query token) has no state
+      if (!m || !v) {
+        params.push(null);
+        continue;
+      }
       params.push({ step: st.step, shape: [...t.shape], buffers: { expAvg: (await m.toFloat32()) as unknown as number[], expAvgSq: (await v.toFloat32()) as unknown as number[] } });
     }
     this.opt.importState({ type: 'AdamW', lr: pretrainLr(st.step, this.cfg.optim, this.cfg.steps), params });
