@@ -4,11 +4,11 @@
 // back with `Salmonn.load`, so the graph that is trained is the inference graph: the loaded tensors are marked
 // requiresGrad and the same module forwards run (Whisper -> ln_speech ++ ln_audio(BEATs) -> window Q-Former ->
 // speech_llama_proj -> [BOS] prompt speech prompt text -> LLaMA -> CE on the text tokens, SALMONN's labels).
-// Trained: Whisper encoder (not its stored sinusoidal positions), Q-Former + query tokens, ln_speech, ln_audio,
-// speech_llama_proj and the whole LLM. Frozen: BEATs at its random init (SALMONN freezes its encoders; here only
-// BEATs stays frozen, which also lets its outputs be cached) and LoRA (B = 0, so the adapters add nothing; the LLM
-// itself is trained instead). Each batch is one task with one instruction sampled from train_prompt.json, as
-// SALMONN picks the prompt from the batch's first task.
+// Trained: Q-Former + query tokens, ln_speech, ln_audio, speech_llama_proj and the whole LLM (and Whisper when
+// model.whisper.trainable). Frozen, as SALMONN freezes its encoders: Whisper (by default; a deterministic init whose
+// front-end passes the log-mel through) and BEATs at its random init, so their outputs are computed once and cached;
+// LoRA (B = 0, so the adapters add nothing; the LLM itself is trained instead). Each batch is one task with one
+// instruction sampled from train_prompt.json, as SALMONN picks the prompt from the batch's first task.
 import { parseDocument } from 'yaml';
 import { AhamaskError, FormatError } from '../errors.js';
 import type { Directory } from '../io/bytes.js';
@@ -71,9 +71,13 @@ export interface PretrainConfig {
     /** An existing tokenizer.model to use instead of training one (tests). */
     tokenizer_model: string | null;
   };
-  optim: { lr: number; min_lr: number; warmup_steps: number; weight_decay: number; beta2: number; grad_clip: number };
+  /** adapter_lr_scale: learning-rate factor of the speech adapter (Q-Former, query tokens, ln_speech/ln_audio, projection). */
+  optim: { lr: number; min_lr: number; warmup_steps: number; weight_decay: number; beta2: number; grad_clip: number; adapter_lr_scale: number };
   steps: number;
+  /** Items per step (split evenly over the tasks with task_mix). */
   batch_size: number;
+  /** Every task in every step (default true): one sub-batch per task, gradients accumulated. */
+  task_mix: boolean;
   save_every: number;
   generate: { max_new_tokens: number };
 }
@@ -134,9 +138,10 @@ export function parsePretrainConfig(text: string, file: string): PretrainConfig 
       mask_prompt_path: s('data.mask_prompt_path'),
       tokenizer_model: field<string | null>(o, file, 'data.tokenizer_model', 'str?'),
     },
-    optim: { lr: n('optim.lr', 2e-3), min_lr: n('optim.min_lr', 1e-4), warmup_steps: i('optim.warmup_steps', 50), weight_decay: n('optim.weight_decay', 0.01), beta2: n('optim.beta2', 0.99), grad_clip: n('optim.grad_clip', 1.0) },
+    optim: { lr: n('optim.lr', 2e-3), min_lr: n('optim.min_lr', 1e-4), warmup_steps: i('optim.warmup_steps', 50), weight_decay: n('optim.weight_decay', 0.01), beta2: n('optim.beta2', 0.99), grad_clip: n('optim.grad_clip', 1.0), adapter_lr_scale: n('optim.adapter_lr_scale', 1) },
     steps: i('steps'),
     batch_size: i('batch_size', 16),
+    task_mix: field<boolean>(o, file, 'task_mix', 'bool', true),
     save_every: i('save_every', 100),
     generate: { max_new_tokens: i('generate.max_new_tokens', 12) },
   };
@@ -244,6 +249,9 @@ export function initTensor(name: string, shape: number[], rng: Rng): Float32Arra
   if (NORM_WEIGHT.test(name)) return new Float32Array(n).fill(1);
   if (name.endsWith('.bias')) return new Float32Array(n);
   if (name === 'speech_query_tokens' || name.endsWith('embed_tokens.weight') || name.endsWith('relative_attention_bias.weight')) return rng.normalArray(n, 0, 0.02);
+  // the Q-Former's cross-attention output starts 3x larger than the (window-independent) query path it is added
+  // to, so the speech tokens mostly carry what was read from the window, not a constant the LLM learns to ignore
+  if (/crossattention\.output\.dense\.weight$/.test(name)) return rng.normalArray(n, 0, 3 / Math.sqrt(fanIn));
   const std = (RESIDUAL_OUT.test(name) ? 0.5 : 1) / Math.sqrt(fanIn);
   return rng.normalArray(n, 0, std);
 }
@@ -504,8 +512,11 @@ export interface PretrainOptions {
 export interface PretrainStepRecord {
   type: 'step';
   step: number;
+  /** The task of a single-task step, 'all' with task_mix. */
   task: string;
   loss: number;
+  /** Mean CE per task's sub-batch. */
+  tasks: Record<string, number>;
   lr: number;
   grad_norm: number;
   time_s: number;
@@ -643,10 +654,12 @@ export class Pretrainer {
     this.params = trainableParams(this.model, { whisper: cfg.model.whisper.trainable });
     for (const p of this.params) requiresGrad(p.t);
     const o = cfg.optim;
-    this.opt = new AdamW([
-      { params: this.params.filter((p) => p.decay).map((p) => p.t), options: { weightDecay: o.weight_decay } },
-      { params: this.params.filter((p) => !p.decay).map((p) => p.t), options: { weightDecay: 0 } },
-    ], { lr: o.lr, betas: [0.9, o.beta2], eps: 1e-8 });
+    // groups: (speech adapter | LLM) x (decay | no decay); the adapter's learning rate is scaled by adapter_lr_scale
+    const group = (adapter: boolean, decay: boolean) => ({
+      params: this.params.filter((p) => (p.part !== 'llama') === adapter && p.decay === decay).map((p) => p.t),
+      options: { weightDecay: decay ? o.weight_decay : 0 },
+    });
+    this.opt = new AdamW([group(true, true), group(true, false), group(false, true), group(false, false)], { lr: o.lr, betas: [0.9, o.beta2], eps: 1e-8 });
     this.loader = new InfiniteLoader(Math.max(...[...this.byTask.values()].map((v) => v.length)), cfg.batch_size, streamRng(cfg.seed, 1));
     this.rngTask = streamRng(cfg.seed, 2);
     this.rngPrompt = streamRng(cfg.seed, 3);
@@ -758,6 +771,7 @@ export class Pretrainer {
       params.push({ step: st.step, shape: [...t.shape], buffers: { expAvg: (await m.toFloat32()) as unknown as number[], expAvgSq: (await v.toFloat32()) as unknown as number[] } });
     }
     this.opt.importState({ type: 'AdamW', lr: pretrainLr(st.step, this.cfg.optim, this.cfg.steps), params });
+    this.setLr(pretrainLr(st.step, this.cfg.optim, this.cfg.steps));
     this.loader.setState(st.loader);
     this.rngTask.setState(st.rng.task);
     this.rngPrompt.setState(st.rng.prompt);
@@ -840,14 +854,27 @@ export class Pretrainer {
     return { loss, release };
   }
 
+  private setLr(lr: number): void {
+    this.opt.lr = lr;
+    this.opt.groups[0].options.lr = this.opt.groups[1].options.lr = lr * this.cfg.optim.adapter_lr_scale;
+  }
+
   /** The next batch: a task (uniform), an instruction of it, and batch_size of its items. */
-  private nextBatch(): { task: string; prompt: string; clipIdx: number[]; texts: string[] } {
-    const task = this.tasks[randInt(this.rngTask, this.tasks.length)];
-    const list = this.prompts.get(task)!;
-    const prompt = list[randInt(this.rngPrompt, list.length)];
-    const items = this.byTask.get(task)!;
-    const pick = this.loader.next().map((k) => items[k % items.length]);
-    return { task, prompt, clipIdx: pick.map((i) => this.clipIndex.get(this.anns[i].path)!), texts: pick.map((i) => this.anns[i].text) };
+  /**
+   * The next step's sub-batches. task_mix (default): every task each step, batch_size / tasks items each (different
+   * clips), one instruction per sub-batch; otherwise one task (uniform) with batch_size items.
+   */
+  private nextBatches(): { task: string; prompt: string; clipIdx: number[]; texts: string[] }[] {
+    const idx = this.loader.next();
+    const tasks = this.cfg.task_mix ? this.tasks : [this.tasks[randInt(this.rngTask, this.tasks.length)]];
+    const per = Math.floor(idx.length / tasks.length);
+    return tasks.map((task, j) => {
+      const list = this.prompts.get(task)!;
+      const prompt = list[randInt(this.rngPrompt, list.length)];
+      const items = this.byTask.get(task)!;
+      const pick = idx.slice(j * per, (j + 1) * per).map((k) => items[k % items.length]);
+      return { task, prompt, clipIdx: pick.map((i) => this.clipIndex.get(this.anns[i].path)!), texts: pick.map((i) => this.anns[i].text) };
+    });
   }
 
   async train(): Promise<PretrainResult> {
@@ -860,13 +887,23 @@ export class Pretrainer {
     while (this.step < end) {
       const t0 = Date.now();
       const lr = pretrainLr(this.step, cfg.optim, cfg.steps);
-      this.opt.lr = lr;
-      const b = this.nextBatch();
-      const { loss, release } = this.lossOf(b.clipIdx, b.prompt, b.texts);
-      backward(loss);
-      const [lv] = await dataOf([loss]);
-      loss.dispose();
-      release();
+      this.setLr(lr);
+      // the mean of the sub-batches' mean CE (each task weighs the same); gradients accumulate over them
+      const bs = this.nextBatches();
+      const perTask: Record<string, number> = {};
+      let sum = 0;
+      for (const b of bs) {
+        const { loss, release } = this.lossOf(b.clipIdx, b.prompt, b.texts);
+        const seed = fromHost([1 / bs.length], [], 'f32', this.o.target);
+        backward(loss, seed);
+        seed.dispose();
+        const [lv] = await dataOf([loss]);
+        loss.dispose();
+        release();
+        perTask[b.task] = lv[0];
+        sum += lv[0] / bs.length;
+      }
+      const lv = [sum];
       const gn = await clipGrads(params, cfg.optim.grad_clip);
       this.opt.step();
       this.opt.zeroGrad();
@@ -875,7 +912,7 @@ export class Pretrainer {
       losses.push(l);
       const dt = (Date.now() - t0) / 1000;
       this.seconds += dt;
-      const rec: PretrainStepRecord = { type: 'step', step: this.step, task: b.task, loss: l, lr, grad_norm: gn, time_s: dt };
+      const rec: PretrainStepRecord = { type: 'step', step: this.step, task: bs.length === 1 ? bs[0].task : 'all', loss: l, tasks: perTask, lr, grad_norm: gn, time_s: dt };
       await this.fs.append(logPath, jsonLine(rec));
       this.step++;
       const rate = meter.update(dt);
