@@ -1,182 +1,116 @@
-// Matmul bench: our register-blocked kernel and GEMV against, in the same run and on the same adapter, the naive
-// one-thread-per-output WGSL kernel, @tensorflow/tfjs-backend-webgpu and the CPU reference.
-// Every row's `ratio` is ours vs that row's baseline (how many times faster ours is); baseline rows name
-// `ours` as their baseline. Ours and tfjs are timed in interleaved rounds (best of each) since the machine is
-// shared. --quick: 1024^3 f32 (ours, tfjs, one naive run on 256 of the 1024 rows, CPU reference at 256^3) and a
-// small f16-weight linear.
-import { nodeGpu } from '../src/node/gpu.js';
+// Matmul bench: our register-blocked kernel and GEMV against, in the same run and on the same adapter,
+// @tensorflow/tfjs-backend-webgpu, the naive one-thread-per-output WGSL kernel and the CPU reference — all warmed
+// and repeated alike (ours and tfjs in interleaved rounds, the machine being shared). Like is compared with like:
+// the linear/GEMV rows against tfjs use f32 weights on both sides; our f16-weight rows are separate and compared
+// with our own f32-weight kernel (tfjs has no f16 storage).
+// --quick: 1024^3 f32 (the naive kernel on 256 of the 1024 rows, the CPU reference at 256^3), a 64-row linear and
+// a 2048 GEMV.
 import { matmul, linear } from '../src/ops/matmul.js';
 import { matmulNaive } from '../src/kernels/webgpu/matmul-naive.js';
-import { fromHost, Tensor } from '../src/tensor/tensor.js';
+import { fromHost } from '../src/tensor/tensor.js';
 import type { DType } from '../src/tensor/dtype.js';
-import { Ctx, Timing, dispose, timeHost } from './harness.js';
-
-type Tf = typeof import('@tensorflow/tfjs-core');
-let tfPromise: Promise<Tf | string> | null = null;
-
-/** tfjs-core + the WebGPU backend on the same Dawn instance (navigator.gpu = our GPU object). */
-function loadTf(): Promise<Tf | string> {
-  tfPromise ??= (async () => {
-    try {
-      const g = globalThis as { navigator?: { gpu?: GPU } };
-      if (!g.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: nodeGpu() }, configurable: true, writable: true });
-      const tf = await import('@tensorflow/tfjs-core');
-      await import('@tensorflow/tfjs-backend-webgpu');
-      if (!(await tf.setBackend('webgpu'))) return 'tfjs webgpu backend failed to initialise';
-      await tf.ready();
-      return tf;
-    } catch (e) {
-      return `tfjs unavailable: ${e instanceof Error ? e.message : String(e)}`;
-    }
-  })();
-  return tfPromise;
-}
-
-/**
- * A tfjs matMul prepared for timing: `once()` gives kernel time from tf.time (timestamp queries) and wall
- * time to a 1-element readback (which flushes tfjs's held-back dispatches).
- */
-async function prepareTf(tf: Tf, M: number, K: number, N: number, transB: boolean): Promise<{ once(): Promise<Timing>; dispose(): void }> {
-  const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 0.5);
-  const a = tf.tensor2d(rnd(M * K), [M, K]);
-  const b = tf.tensor2d(rnd(K * N), transB ? [N, K] : [K, N]);
-  const run = async () => {
-    const c = tf.matMul(a, b, false, transB);
-    const s = tf.slice(c, [0, 0], [1, 1]);
-    await s.data();
-    c.dispose();
-    s.dispose();
-  };
-  await run(); // warm-up: pipeline compile and uploads
-  return {
-    async once() {
-      const t0 = performance.now();
-      await run();
-      const wall = performance.now() - t0;
-      const info = await tf.time(() => void tf.matMul(a, b, false, transB).dispose());
-      return { gpu_ms: typeof info.kernelMs === 'number' ? info.kernelMs : null, wall_ms: wall };
-    },
-    dispose() {
-      a.dispose();
-      b.dispose();
-    },
-  };
-}
-
-/** Best-of timings of several runners measured in interleaved rounds (the machine is shared and noisy). */
-async function interleaved(runners: (() => Promise<Timing>)[], reps: number): Promise<Timing[]> {
-  const best: Timing[] = runners.map(() => ({ gpu_ms: Infinity, wall_ms: Infinity }));
-  for (let r = 0; r < reps; r++) {
-    for (let i = 0; i < runners.length; i++) {
-      const t = await runners[i]();
-      best[i].wall_ms = Math.min(best[i].wall_ms, t.wall_ms);
-      best[i].gpu_ms = t.gpu_ms === null || best[i].gpu_ms === null ? null : Math.min(best[i].gpu_ms!, t.gpu_ms);
-    }
-  }
-  return best;
-}
-
-/** One timed run of our op: GPU time from timestamps, wall time around a sync. */
-function oursRunner(dev: Ctx['dev'], f: () => Tensor): () => Promise<Timing> {
-  return async () => {
-    const g = await dev.timeGpu(() => void f().dispose());
-    const t0 = performance.now();
-    f().dispose();
-    await dev.sync();
-    return { gpu_ms: g, wall_ms: performance.now() - t0 };
-  };
-}
-
-/** The time compared: GPU timestamps where they exist, but never more than the wall time (tfjs's summed
- * per-kernel times can exceed its wall time). */
-const best = (t: Timing) => Math.min(t.gpu_ms ?? Infinity, t.wall_ms);
-
-const rnd = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s) * 0.5);
+import { Ctx, compare, dispose, gpuRunner, hostRunner, measure, rate } from './harness.js';
+import { loadTf, tfRunner, tfValues as rnd, type TfTensor } from './tfjs.js';
 
 export async function run(ctx: Ctx): Promise<void> {
   const dev = ctx.dev;
   const tf = await loadTf();
-  const gf = (flop: number, t: number) => flop / t / 1e6;
+  const tfNote = typeof tf === 'string' ? tf : undefined;
 
   const square = async (n: number, reps: number, naive: number, cpuN: number | null) => {
+    ctx.progress(`matmul ${n}^3`);
     const flop = 2 * n ** 3;
     const a = fromHost(rnd(n * n, 1), [n, n], 'f32', dev), b = fromHost(rnd(n * n, 2), [n, n], 'f32', dev);
-    const oursRun = oursRunner(dev, () => matmul(a, b));
-    await oursRun(); // warm-up (pipeline compile)
-    const tfRun = typeof tf !== 'string' ? await prepareTf(tf, n, n, n, false) : null;
-    const [t, tfT] = await interleaved(tfRun ? [oursRun, () => tfRun.once()] : [oursRun], reps);
-    tfRun?.dispose();
-    const ours = best(t);
+    const runners = [gpuRunner(dev, () => matmul(a, b))];
+    let ta: TfTensor | null = null, tb: TfTensor | null = null;
+    if (typeof tf !== 'string') {
+      ta = tf.tensor2d(rnd(n * n, 1), [n, n]);
+      tb = tf.tensor2d(rnd(n * n, 2), [n, n]);
+      runners.push(tfRunner(tf, () => tf.matMul(ta!, tb!)));
+    }
+    const [t, tfT] = await measure(runners, reps);
+    ta?.dispose();
+    tb?.dispose();
     const shape = `${n}x${n}x${n}`;
-    ctx.report({
-      kernel: 'matmul', shape, dtype: 'f32', ...t, gflops: gf(flop, ours),
-      ...(tfT ? { baseline: 'tfjs-webgpu', ratio: best(tfT) / ours } : { note: String(tf) }),
-    });
-    if (tfT) ctx.report({ kernel: 'tfjs-webgpu matMul', shape, dtype: 'f32', ...tfT, gflops: gf(flop, best(tfT)), baseline: 'ours', ratio: best(tfT) / ours });
+    const base: Parameters<typeof compare>[2] = [];
+    if (tfT) base.push({ kernel: 'tfjs-webgpu matMul', shape, dtype: 'f32', stats: tfT, work: flop, gflops: rate(flop, tfT) });
     if (naive) {
-      // one timed run (it is slow), on the first `naive` rows of A (rows are independent work, so GFLOP/s carry
-      // over); compile first on a small problem
-      const s = fromHost(rnd(64 * 64, 5), [64, 64], 'f32', dev);
-      matmulNaive(s, s).dispose();
-      await dev.sync();
-      s.dispose();
+      ctx.progress(`matmul ${n}^3: naive WGSL`);
+      // on the first `naive` rows of A (rows are independent work, so GFLOP/s carry over)
       const rows = Math.min(n, naive);
       const ar = rows < n ? a.slice(0, 0, rows) : a;
-      const t0 = performance.now();
-      const nt = await dev.timeGpu(() => void matmulNaive(ar, b).dispose());
-      const nT = { gpu_ms: nt, wall_ms: performance.now() - t0 };
       const nflop = 2 * rows * n * n;
-      ctx.report({
-        kernel: 'naive WGSL (1 thread/output)', shape: `${rows}x${n}x${n}`, dtype: 'f32', ...nT, gflops: gf(nflop, best(nT)), baseline: 'ours',
-        ratio: gf(flop, ours) / gf(nflop, best(nT)),
-        ...(rows < n ? { note: `first ${rows} rows of the ${n}^3 problem; ratio = GFLOP/s ratio` } : {}),
+      const [nT] = await measure([gpuRunner(dev, () => matmulNaive(ar, b))], reps);
+      base.push({
+        kernel: 'naive WGSL (1 thread/output)', shape: `${rows}x${n}x${n}`, dtype: 'f32', stats: nT, work: nflop, gflops: rate(nflop, nT),
+        ...(rows < n ? { note: `first ${rows} rows of the ${n}^3 problem; speedup from GFLOP/s` } : {}),
       });
       if (ar !== a) ar.dispose();
     }
     if (cpuN) {
+      ctx.progress(`matmul ${n}^3: CPU reference`);
       const ca = fromHost(rnd(cpuN * cpuN, 1), [cpuN, cpuN], 'f32', 'cpu'), cb = fromHost(rnd(cpuN * cpuN, 2), [cpuN, cpuN], 'f32', 'cpu');
-      const cpuMs = await timeHost(() => matmul(ca, cb).dispose(), 1, 0);
-      const cpuGf = gf(2 * cpuN ** 3, cpuMs);
-      ctx.report({
-        kernel: 'cpu reference (f64 loops)', shape: `${cpuN}x${cpuN}x${cpuN}`, dtype: 'f32', gpu_ms: null, wall_ms: cpuMs, gflops: cpuGf,
-        baseline: 'ours', ratio: gf(flop, ours) / cpuGf,
-        ...(cpuN !== n ? { note: `measured at ${cpuN}^3; ratio = ours at ${n}^3 / this GFLOP/s (extrapolated)` } : {}),
+      const cflop = 2 * cpuN ** 3;
+      const [cT] = await measure([hostRunner(() => matmul(ca, cb).dispose())], reps);
+      base.push({
+        kernel: 'cpu reference (f64 loops)', shape: `${cpuN}x${cpuN}x${cpuN}`, dtype: 'f32', stats: cT, work: cflop, gflops: rate(cflop, cT),
+        ...(cpuN !== n ? { note: `measured at ${cpuN}^3; speedup from GFLOP/s` } : {}),
       });
       dispose(ca, cb);
     }
+    compare(ctx, { kernel: 'matmul', shape, dtype: 'f32', stats: t, work: flop, gflops: rate(flop, t), ...(tfNote ? { note: tfNote } : {}) }, base);
     dispose(a, b);
   };
 
-  /** x [M, K] @ W[N, K]^T with W in `wdt` (tfjs has no f16 storage: its weight is f32). */
-  const lin = async (name: string, M: number, K: number, N: number, wdt: DType, reps: number, useTf: boolean) => {
+  /**
+   * x [M, K] @ W[N, K]^T: ours with an f32 weight against tfjs with an f32 weight (like with like), then ours with
+   * an f16 weight against our f32 row (what f16 storage buys; tfjs has no f16 storage).
+   */
+  const lin = async (name: string, M: number, K: number, N: number, reps: number, opts: { f32?: boolean; tfjs?: boolean } = {}) => {
     const flop = 2 * M * K * N;
-    const x = fromHost(rnd(M * K, 3), [M, K], 'f32', dev);
-    const w = fromHost(rnd(N * K, 4), [N, K], wdt, dev);
-    const oursRun = oursRunner(dev, () => linear(x, w));
-    await oursRun();
-    const tfRun = useTf && typeof tf !== 'string' ? await prepareTf(tf, M, K, N, true) : null;
-    const [t, tfT] = await interleaved(tfRun ? [oursRun, () => tfRun.once()] : [oursRun], reps);
-    tfRun?.dispose();
-    const ours = best(t);
     const shape = `${M}x${K} @ [${N},${K}]^T`;
-    const w32 = wdt === 'f16' ? ' (tfjs: f32 weight)' : '';
-    ctx.report({
-      kernel: name, shape, dtype: `x f32, W ${wdt}`, ...t, gflops: gf(flop, ours), ...(M <= 8 ? { gbps: (N * K * (wdt === 'f16' ? 2 : 4)) / ours / 1e6 } : {}),
-      ...(tfT ? { baseline: `tfjs-webgpu${w32}`, ratio: best(tfT) / ours } : {}),
+    const x = fromHost(rnd(M * K, 3), [M, K], 'f32', dev);
+    const w16 = fromHost(rnd(N * K, 4), [N, K], 'f16', dev);
+    const rowOf = (label: string, wdt: DType, t: Awaited<ReturnType<typeof measure>>[number]) => ({
+      kernel: `${name} (W ${wdt})`, shape, dtype: `x f32, W ${wdt}`, stats: t, work: flop, gflops: rate(flop, t),
+      ...(M <= 8 ? { gbps: rate(N * K * (wdt === 'f16' ? 2 : 4), t) } : {}), ...(label ? { note: label } : {}),
     });
-    if (tfT) ctx.report({ kernel: `tfjs-webgpu matMul${w32}`, shape, dtype: 'f32', ...tfT, gflops: gf(flop, best(tfT)), baseline: 'ours', ratio: best(tfT) / ours });
-    dispose(x, w);
+    if (opts.f32 !== false) {
+      ctx.progress(`${name} ${shape}: W f32`);
+      const w32 = fromHost(rnd(N * K, 4), [N, K], 'f32', dev);
+      const runners = [gpuRunner(dev, () => linear(x, w32)), gpuRunner(dev, () => linear(x, w16))];
+      let tx: TfTensor | null = null, tw: TfTensor | null = null;
+      if (opts.tfjs !== false && typeof tf !== 'string') {
+        tx = tf.tensor2d(rnd(M * K, 3), [M, K]);
+        tw = tf.tensor2d(rnd(N * K, 4), [N, K]);
+        runners.push(tfRunner(tf, () => tf.matMul(tx!, tw!, false, true)));
+      }
+      const [t32, t16, tfT] = await measure(runners, reps);
+      tx?.dispose();
+      tw?.dispose();
+      dispose(w32);
+      compare(ctx, rowOf('', 'f32', t32), tfT ? [{ kernel: 'tfjs-webgpu matMul (W f32)', shape, dtype: 'x f32, W f32', stats: tfT, work: flop, gflops: rate(flop, tfT), ...(M <= 8 ? { gbps: rate(N * K * 4, tfT) } : {}) }] : []);
+      // the f16-weight row, compared with our own f32-weight kernel on the same problem (same run, interleaved)
+      const r16 = rowOf('f16 weight storage (tfjs has none)', 'f16', t16);
+      compare(ctx, r16, [{ kernel: `ours, W f32`, shape, dtype: 'x f32, W f32', stats: t32, work: flop, gflops: rate(flop, t32), ...(M <= 8 ? { gbps: rate(N * K * 4, t32) } : {}) }]);
+    } else {
+      ctx.progress(`${name} ${shape}: W f16`);
+      const [t16] = await measure([gpuRunner(dev, () => linear(x, w16))], reps);
+      compare(ctx, rowOf('f16 weight only (an f32 copy would exceed one 128 MiB binding)', 'f16', t16), []);
+    }
+    dispose(x, w16);
   };
 
   if (ctx.quick) {
-    await square(1024, 2, 256, 256);
-    await lin('linear f16 weight', 64, 1024, 1024, 'f16', 2, false);
+    await square(1024, 3, 256, 256);
+    await lin('linear', 64, 1024, 1024, 3);
+    await lin('gemv (decode)', 1, 2048, 2048, 5);
     return;
   }
   await square(512, 3, 512, 512);
   await square(1024, 3, 1024, 256);
   await square(2048, 2, 0, null);
-  await lin('linear f16 weight', 256, 1280, 5120, 'f16', 3, true);
-  await lin('gemv f16 weight (decode)', 1, 5120, 5120, 'f16', 5, true);
-  await lin('gemv f16 weight (13B MLP, chunked > 128 MiB)', 1, 5120, 13824, 'f16', 3, false);
+  await lin('linear', 256, 1280, 5120, 3);
+  await lin('gemv (decode)', 1, 5120, 5120, 5);
+  await lin('gemv (13B MLP, chunked > 128 MiB)', 1, 5120, 13824, 3, { f32: false });
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Ctx } from './harness.js';
+import { once, summarize, type Ctx } from './harness.js';
 import '../src/autograd/index.js';
 import { parseTrainConfig } from '../src/io/config.js';
 import { Salmonn } from '../src/models/salmonn.js';
@@ -30,14 +30,13 @@ export async function run(ctx: Ctx): Promise<void> {
     objectives: [salmonnObjective(model, cfg.model)],
   });
   try {
+    ctx.progress(`train: ${steps + 1} steps`);
     const r = await trainer.run();
     const first = r.history[0].time_s * 1000;
     const rest = r.history.slice(1).map((h) => h.time_s * 1000);
-    const best = Math.min(...rest);
-    const meanMs = rest.reduce((a, b) => a + b, 0) / rest.length;
-    ctx.report({ kernel: 'train step (first: speech encoders + LLM fwd/bwd)', shape: 'B2 S116 tiny', dtype: 'f32/f16', gpu_ms: null, wall_ms: first });
-    ctx.report({ kernel: 'train step (cached speech: LLM fwd/bwd + AdamW)', shape: 'B2 S116 tiny', dtype: 'f32/f16', gpu_ms: null, wall_ms: meanMs, note: `${(1000 / meanMs).toFixed(2)} steps/s (best ${best.toFixed(1)} ms) over ${rest.length} steps` });
-    if (!ctx.json) console.log(`train: ${(1000 / meanMs).toFixed(2)} steps/s on ${ctx.dev.adapterInfo.description || ctx.dev.adapterInfo.vendor} (tiny fixture, batch 2)`);
+    const steady = summarize(rest.map((wall_ms) => ({ gpu_ms: null, wall_ms })));
+    ctx.report({ kernel: 'train step (first: speech encoders + LLM fwd/bwd)', shape: 'B2 S116 tiny', dtype: 'f32/f16', ...once(first), note: 'one run' });
+    ctx.report({ kernel: 'train step (cached speech: LLM fwd/bwd + AdamW)', shape: 'B2 S116 tiny', dtype: 'f32/f16', ...steady, note: `${(1000 / steady.median_ms).toFixed(2)} steps/s (median step)` });
   } finally {
     trainer.dispose();
     model.dispose();

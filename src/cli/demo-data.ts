@@ -1,14 +1,14 @@
 // `ahamask demo-data --out DIR --n N --seed S [--format wav|flac]`: the demo SALMONN's procedural data set
 // (issue 11). Speech from espeak-ng (run here, pinned voice and options), resampled to 16 kHz with the library's
 // torchaudio-exact resampler; beeps, mixing and every random choice in src/demo/synth.ts. Same seed, same bytes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AhamaskError } from '../errors.js';
 import { decodeWav, resample } from '../io/audio.js';
 import { encodeFlacPcm16, encodeWavPcm16, toPcm16 } from '../io/audio-encode.js';
 import { DEMO_TASKS, MASK_PROMPT, type DemoClip } from '../demo/tasks.js';
-import { SAMPLE_RATE, demoClip, espeakArgs, maxSpeechSamples, planClip, renderClip, trimSilence, type ClipPlan } from '../demo/synth.js';
+import { MAX_CLIP_SECONDS, SAMPLE_RATE, demoClip, espeakArgs, maxSpeechSamples, planClip, renderClip, trimSilence, type ClipPlan } from '../demo/synth.js';
 
 const USAGE = `usage: ahamask demo-data --out DIR --n N --seed S [--format wav|flac] [-q]
 
@@ -23,7 +23,7 @@ given: run from the directory training and evaluation will run from (the repo ro
   --format wav|flac    audio format (default wav)
   -q, --quiet          no progress line`;
 
-interface Args {
+export interface DemoDataArgs {
   out: string;
   n: number;
   seed: number;
@@ -31,7 +31,8 @@ interface Args {
   quiet: boolean;
 }
 
-function parseArgs(argv: string[]): Args | string {
+/** Parsed arguments, or the one-line complaint. */
+export function parseDemoDataArgs(argv: string[]): DemoDataArgs | string {
   let out: string | undefined, n: number | undefined, seed: number | undefined;
   let format: 'wav' | 'flac' = 'wav', quiet = false;
   const int = (flag: string, v: string | undefined): number | string => {
@@ -97,24 +98,48 @@ function decodeEspeakWav(bytes: Uint8Array, what: string): { rate: number; x: Fl
   return { rate: a.sampleRate, x: a.channels[0] };
 }
 
-/** Speech of a plan at 16 kHz, trimmed; re-spoken faster (up to 3 times) when it would not fit the clip. */
-function speak(plan: ClipPlan): Float32Array {
+/** espeak-ng's WAV for `plan` (at `speed`), from a child process (several run at once, see generateDemoData). */
+function espeak(plan: ClipPlan, speed: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('espeak-ng', espeakArgs(plan, speed), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [], err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? new AhamaskError('espeak-ng is not installed; install it: apt-get install espeak-ng') : e));
+    child.on('close', (code) => {
+      if (code !== 0) reject(new AhamaskError(`espeak-ng failed for ${plan.id} (exit ${code}): ${Buffer.concat(err).toString().trim()}`));
+      else {
+        const b = Buffer.concat(out);
+        resolve(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+      }
+    });
+  });
+}
+
+/** Trimmed 16 kHz speech from espeak-ng's WAV, or null when it is too long for the plan's clip. */
+function toSpeech(plan: ClipPlan, wav: Uint8Array): Float32Array | null {
+  const { rate, x } = decodeEspeakWav(wav, `espeak-ng output for ${plan.id}`);
+  const speech = trimSilence(resample(Float32Array.from(x), rate, SAMPLE_RATE));
+  if (speech.length === 0) throw new AhamaskError(`espeak-ng produced silence for ${plan.id}`);
+  return speech.length <= maxSpeechSamples(plan) ? speech : null;
+}
+
+/** Speech of a plan, re-spoken faster (up to 3 times) when it would not fit the clip. */
+async function speak(plan: ClipPlan, first: Promise<Uint8Array>): Promise<Float32Array> {
   let speed = plan.speed;
+  let wav = await first;
   for (let attempt = 0; ; attempt++) {
-    const r = spawnSync('espeak-ng', espeakArgs(plan, speed), { maxBuffer: 64 << 20 });
-    if (r.error) {
-      if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new AhamaskError('espeak-ng is not installed; install it: apt-get install espeak-ng');
-      throw r.error;
-    }
-    if (r.status !== 0) throw new AhamaskError(`espeak-ng failed for ${plan.id} (exit ${r.status}): ${String(r.stderr).trim()}`);
-    const { rate, x } = decodeEspeakWav(new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength), `espeak-ng output for ${plan.id}`);
-    const speech = trimSilence(resample(Float32Array.from(x), rate, SAMPLE_RATE));
-    if (speech.length === 0) throw new AhamaskError(`espeak-ng produced silence for ${plan.id}`);
-    if (speech.length <= maxSpeechSamples(plan)) return speech;
-    if (attempt === 3) throw new AhamaskError(`${plan.id}: speech of ${speech.length / SAMPLE_RATE} s does not fit a ${plan.id} clip even at -s ${speed}`);
+    const speech = toSpeech(plan, wav);
+    if (speech) return speech;
+    if (attempt === 3) throw new AhamaskError(`${plan.id}: the digits do not fit a ${MAX_CLIP_SECONDS} s clip even at espeak-ng -s ${speed}`);
     speed += 25;
+    wav = await espeak(plan, speed);
   }
 }
+
+/** espeak-ng processes running ahead of the clip being mixed (each mostly waits on process start-up). */
+const ESPEAK_AHEAD = 4;
 
 const json = (x: unknown) => JSON.stringify(x, null, 2) + '\n';
 
@@ -124,16 +149,26 @@ export interface DemoDataResult {
 }
 
 /** Generates the data set; `progress` is called after each clip. */
-export function generateDemoData(args: Args, progress?: (done: number) => void): DemoDataResult {
+export async function generateDemoData(args: DemoDataArgs, progress?: (done: number) => void): Promise<DemoDataResult> {
   const t0 = performance.now();
-  const espeak = espeakVersion();
+  const espeakName = espeakVersion();
   const audioDir = join(args.out, 'audio');
   mkdirSync(audioDir, { recursive: true });
   mkdirSync(join(args.out, 'prompts'), { recursive: true });
+  const plans = Array.from({ length: args.n }, (_, i) => planClip(args.seed, i));
+  const pending: Array<Promise<Uint8Array>> = [];
+  const launch = (i: number) => {
+    if (i < args.n && !pending[i]) {
+      pending[i] = espeak(plans[i], plans[i].speed);
+      pending[i].catch(() => {}); // awaited in order below; avoid an unhandled rejection meanwhile
+    }
+  };
   const clips: DemoClip[] = [];
   for (let i = 0; i < args.n; i++) {
-    const plan = planClip(args.seed, i);
-    const rendered = renderClip(plan, speak(plan));
+    for (let j = i; j < i + ESPEAK_AHEAD; j++) launch(j);
+    const plan = plans[i];
+    const rendered = renderClip(plan, await speak(plan, pending[i]));
+    delete pending[i];
     const pcm = toPcm16(rendered.samples);
     const bytes = args.format === 'flac' ? encodeFlacPcm16(pcm, SAMPLE_RATE) : encodeWavPcm16(pcm, SAMPLE_RATE);
     const path = `${args.out}/audio/${plan.id}.${args.format}`;
@@ -142,7 +177,7 @@ export function generateDemoData(args: Args, progress?: (done: number) => void):
     progress?.(i + 1);
   }
   // One clip per line: readable and diff-friendly.
-  const head = JSON.stringify({ seed: args.seed, n: args.n, espeak }).slice(0, -1);
+  const head = JSON.stringify({ seed: args.seed, n: args.n, espeak: espeakName }).slice(0, -1);
   writeFileSync(join(args.out, 'clips.json'), `${head},"clips":[\n${clips.map((c) => '  ' + JSON.stringify(c)).join(',\n')}\n]}\n`);
   const all: Array<{ path: string; text: string; task: string }> = [];
   for (const task of DEMO_TASKS) {
@@ -163,13 +198,13 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const a = parseArgs(argv);
+  const a = parseDemoDataArgs(argv);
   if (typeof a === 'string') {
     console.error(`ahamask demo-data: ${a}\n\n${USAGE}`);
     return 2;
   }
   const tty = process.stderr.isTTY && !a.quiet;
-  const { clips, seconds } = generateDemoData(a, (done) => {
+  const { clips, seconds } = await generateDemoData(a, (done) => {
     if (tty) process.stderr.write(`\rdemo-data: ${done}/${a.n} clips`);
   });
   if (tty) process.stderr.write('\n');

@@ -10,14 +10,16 @@ import { parseDecodeConfig, resolvePath, type DecodeConfig } from '../io/config.
 import { TARGET_SAMPLE_RATE, decodeAudio, loadAudio, normalizeLength, resample } from '../io/audio.js';
 import { encodeNpy } from '../io/npy.js';
 import { generateOptionsFromConfig } from '../models/generate.js';
-import { Salmonn, type LoadProgress, type StageName } from '../models/salmonn.js';
-import { openFile, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
+import { QuantizedWeight, parseLlmWeightFormat, type LlmWeightFormat } from '../ops/quant.js';
+import { Salmonn, checkGenerateConfig, type LoadProgress, type StageName } from '../models/salmonn.js';
+import { parseAnnotations } from '../train/data.js';
+import { checkOutputPath, openFile, readFileBytes, readTextFile, writeFileAtomic } from '../node/files.js';
 import { getDevice } from '../node/gpu.js';
 import type { Target } from '../models/weights.js';
 import type { Tensor } from '../tensor/tensor.js';
 import '../index.js';
 
-const USAGE = `usage: ahamask evaluate -c decode_config.yaml [--dump-dir DIR] [--cpu]
+const USAGE = `usage: ahamask evaluate -c decode_config.yaml [--dump-dir DIR] [--cpu] [--llm-weights fp16|int8|q4]
 
 Runs SALMONN (+ the AHAMask of model.weight_mask_path) over test_data_path and writes output_path as
 {"prompt": ..., "prediction": [{"id", "ground_truth", "output"}]}, like AHAMask's evaluate.py.
@@ -25,7 +27,8 @@ Relative paths in the config are resolved against the current directory.
 
   -c, --cfg-path FILE  the decode config (YAML)
   --dump-dir DIR       write each item's intermediate arrays to DIR/<index>/<name>.npy
-  --cpu                run on the CPU reference backend (slow) instead of the GPU`;
+  --cpu                run on the CPU reference backend (slow) instead of the GPU
+  --llm-weights FMT    fp16, int8 (LLM.int8, as low_resource: True) or q4 (4-bit groups): overrides the config`;
 
 /** A Directory over the file system: absolute paths as they are, relative ones against `cwd`. */
 export function nodeFileSystem(cwd: string): Directory {
@@ -85,6 +88,8 @@ export interface CommonArgs {
   config?: string;
   dumpDir?: string;
   cpu: boolean;
+  /** --llm-weights fp16|int8|q4 (overrides model.llm_weight_format / low_resource). */
+  llmWeights?: LlmWeightFormat;
   rest: string[];
 }
 
@@ -100,6 +105,10 @@ export function parseCommonArgs(argv: string[], allowDump: boolean): CommonArgs 
       const v = argv[++i];
       if (!v) return '--dump-dir needs a directory';
       a.dumpDir = v;
+    } else if (s === '--llm-weights') {
+      const v = parseLlmWeightFormat(argv[++i]);
+      if (!v) return `--llm-weights must be fp16, int8 or q4, got '${argv[i] ?? ''}'`;
+      a.llmWeights = v;
     } else if (s === '--cpu') a.cpu = true;
     else if (s === '-h' || s === '--help') return '';
     else if (s.startsWith('-')) return `unknown option ${s}`;
@@ -110,27 +119,35 @@ export function parseCommonArgs(argv: string[], allowDump: boolean): CommonArgs 
 }
 
 /** Reads the decode config (relative paths against the current directory) and loads SALMONN with progress. */
-export async function loadFromConfig(configPath: string, cpu: boolean): Promise<{ cfg: DecodeConfig; model: Salmonn; cwd: string; fs: Directory }> {
+export async function loadFromConfig(configPath: string, cpu: boolean, rows: 'batch_size_eval' | 1 = 1, llmWeights?: LlmWeightFormat): Promise<{ cfg: DecodeConfig; model: Salmonn; cwd: string; fs: Directory }> {
   const cwd = process.cwd();
   const file = resolve(cwd, configPath);
   const cfg = parseDecodeConfig(await readTextFile(file), { file: configPath, cwd });
+  if (rows !== 1) await checkOutputPath(cfg.output_path, 'file');
   const fs = nodeFileSystem(cwd);
   const target: Target = cpu ? 'cpu' : await getDevice();
   const bar = new ProgressBar('loading');
   const model = await Salmonn.load({
-    model: cfg.model, fs, target, probThreshold: cfg.prob_threshold, cwd,
+    model: cfg.model, fs, target, probThreshold: cfg.prob_threshold, cwd, llmWeights,
     onProgress: (p: LoadProgress) => {
       if (p.total > 0) bar.update(p.done, p.total, p.stage);
     },
   });
   bar.done(`${formatBytes(totalBytes(model))} of weights on ${cpu ? 'the CPU' : 'the GPU'}`);
+  try {
+    checkGenerateConfig(model, cfg.generate, rows === 1 ? 1 : cfg.batch_size_eval, cfg.prompt);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return { cfg, model, cwd, fs };
 }
 
 function totalBytes(m: Salmonn): number {
   let n = 0;
   const walk = (v: unknown): void => {
-    if (v && typeof v === 'object' && 'storage' in (v as object) && 'shape' in (v as object)) {
+    if (v instanceof QuantizedWeight) n += v.bytes;
+    else if (v && typeof v === 'object' && 'storage' in (v as object) && 'shape' in (v as object)) {
       const t = v as Tensor;
       n += t.size * (t.dtype === 'f16' ? 2 : 4);
     } else if (Array.isArray(v)) v.forEach(walk);
@@ -148,20 +165,9 @@ interface Annotation {
   expand_wav?: string[];
 }
 
+/** The annotation JSON, validated by the training data parser (paths kept as written: `path` is the output id). */
 export async function readAnnotations(path: string): Promise<Annotation[]> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readTextFile(path));
-  } catch (e) {
-    if (e instanceof AhamaskError) throw e;
-    throw new FormatError(path, `invalid JSON: ${(e as Error).message}`);
-  }
-  const ann = (json as { annotation?: unknown })?.annotation;
-  if (!Array.isArray(ann)) throw new FormatError(path, 'expected {"annotation": [...]}');
-  return ann.map((a, i) => {
-    if (!a || typeof a !== 'object' || typeof (a as Annotation).path !== 'string') throw new FormatError(path, `annotation[${i}] has no "path" string`);
-    return a as Annotation;
-  });
+  return parseAnnotations(await readTextFile(path), path).map((a) => ({ path: a.id, text: a.text, task: a.task, Q: a.Q, expand_wav: a.expandWav }));
 }
 
 /**
@@ -198,7 +204,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(USAGE);
     return args ? 2 : 0;
   }
-  const { cfg, model, cwd } = await loadFromConfig(args.config!, args.cpu);
+  const { cfg, model, cwd } = await loadFromConfig(args.config!, args.cpu, 'batch_size_eval', args.llmWeights);
   try {
     if (!cfg.test_data_path) throw new AhamaskError(`${cfg.file}: test_data_path is not set`);
     const items = await readAnnotations(cfg.test_data_path);

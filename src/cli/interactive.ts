@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { generateOptionsFromConfig } from '../models/generate.js';
 import { loadFromConfig, loadItemAudio, parseCommonArgs } from './evaluate.js';
 
-const USAGE = `usage: ahamask cli -c decode_config.yaml [--cpu]
+const USAGE = `usage: ahamask cli -c decode_config.yaml [--cpu] [--llm-weights fp16|int8|q4]
 
 Interactive SALMONN + AHAMask: type an audio path and optionally a prompt on each line
 ("path.wav Recognize the speech." or "path<TAB>prompt"; quote a path that has spaces). An empty line or EOF quits.
@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(USAGE);
     return args ? 2 : 0;
   }
-  const { cfg, model, cwd } = await loadFromConfig(args.config!, args.cpu);
+  const { cfg, model, cwd } = await loadFromConfig(args.config!, args.cpu, 1, args.llmWeights);
   const masked = model.maskLogits !== null;
   const pct = model.maskPercentOn();
   if (pct !== null) console.error(`${pct.toFixed(4)}% of attention heads will be activated (prompts are ignored)`);

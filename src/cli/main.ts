@@ -9,6 +9,8 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   train: { file: './train.js', help: 'train -c config.yaml' },
   pretrain: { file: './pretrain.js', help: 'pretrain -c pretrain.yaml (trains the demo SALMONN from scratch)' },
   'demo-data': { file: './demo-data.js', help: 'demo-data --out DIR --n N --seed S [--format wav|flac]' },
+  kernels: { file: './kernels.js', help: 'kernels [--op NAME] [--out DIR] [--json] [--profile software|gpu]' },
+  estimate: { file: './estimate.js', help: 'estimate -c config.yaml [--batch-size N] [--json] (memory for fp16, int8, q4)' },
 };
 
 function usage(): string {

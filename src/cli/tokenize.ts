@@ -1,5 +1,6 @@
 // `ahamask tokenize --tokenizer <dir-or-file> [--json] [--bos] [--eos] "text"`
 // `ahamask tokenize --tokenizer <dir-or-file> --decode [--skip-special] [--json] 1 2 3` (ids, also "1,2,3")
+import { readFileBytes, readTextFile } from '../node/files.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LlamaTokenizer } from '../models/tokenizer.js';
@@ -78,13 +79,13 @@ export async function run(argv: string[]): Promise<number> {
   const configPath = join(dirname(modelPath), 'tokenizer_config.json');
   if (existsSync(configPath)) {
     try {
-      const cfg = JSON.parse(readFileSync(configPath, 'utf8')) as { clean_up_tokenization_spaces?: unknown };
+      const cfg = JSON.parse(await readTextFile(configPath)) as { clean_up_tokenization_spaces?: unknown };
       if (typeof cfg.clean_up_tokenization_spaces === 'boolean') cleanUp = cfg.clean_up_tokenization_spaces;
     } catch {
       // tokenizer_config.json only tunes decode; a broken one is ignored.
     }
   }
-  const tok = LlamaTokenizer.fromBytes(readFileSync(modelPath), {
+  const tok = LlamaTokenizer.fromBytes(await readFileBytes(modelPath), {
     file: modelPath,
     padToken: args.pad ? '[PAD]' : null,
     cleanUpTokenizationSpaces: cleanUp,

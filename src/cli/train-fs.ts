@@ -1,34 +1,40 @@
 // Node implementation of the trainer's file system (src/train/fs.ts): atomic writes through src/node/files.ts.
-import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../node/files.js';
+import { checkWritableDestination, readFileBytes, writeFileAtomic } from '../node/files.js';
 import { FormatError } from '../errors.js';
 import type { TrainFs } from '../train/fs.js';
 
 export class NodeTrainFs implements TrainFs {
-  async read(path: string): Promise<Uint8Array> {
-    try {
-      const b = await readFile(path);
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    } catch (e) {
-      throw new FormatError(path, `cannot read: ${(e as Error).message}`, { cause: e });
-    }
+  /** Regular files only, read to their stat size (a FIFO or /dev/zero is refused, not read forever). */
+  read(path: string): Promise<Uint8Array> {
+    return readFileBytes(path);
   }
   async readIfExists(path: string): Promise<Uint8Array | null> {
     try {
-      const b = await readFile(path);
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      await stat(path);
     } catch (e) {
       if ((e as { code?: string }).code === 'ENOENT') return null;
       throw new FormatError(path, `cannot read: ${(e as Error).message}`, { cause: e });
     }
+    return readFileBytes(path);
   }
   writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
     return writeFileAtomic(path, data);
   }
   async append(path: string, text: string): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
-    await appendFile(path, text);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (e) {
+      throw new FormatError(path, `cannot create its folder: ${(e as Error).message}`, { cause: e });
+    }
+    // the same destination rules as atomic writes: no device, FIFO or directory, nothing under /proc, /sys, /dev
+    await checkWritableDestination(path, dirname(path));
+    try {
+      await appendFile(path, text);
+    } catch (e) {
+      throw new FormatError(path, `cannot append: ${(e as Error).message}`, { cause: e });
+    }
   }
   async list(dir: string): Promise<string[]> {
     try {

@@ -5,8 +5,9 @@ import { AhamaskError } from '../errors.js';
 import { parseTrainConfig, type TrainConfig } from '../io/config.js';
 import { MemorySource } from '../io/bytes.js';
 import { getDevice } from '../node/gpu.js';
-import { readTextFile } from '../node/files.js';
+import { checkOutputPath, readTextFile } from '../node/files.js';
 import { Salmonn } from '../models/salmonn.js';
+import { parseLlmWeightFormat, type LlmWeightFormat } from '../ops/quant.js';
 import type { Target } from '../models/weights.js';
 import '../autograd/index.js';
 import { SpeechCache } from '../train/cache.js';
@@ -36,6 +37,7 @@ const USAGE = `usage: ahamask train -c config.yaml [options]
   --save-every N           also write checkpoint_latest.pth every N steps
   --no-valid               skip the validation loss after each epoch
   --cpu                    CPU reference backend (slow) instead of the GPU
+  --llm-weights FMT        fp16, int8 (LLM.int8, as low_resource: True) or q4: overrides the config
   -q, --quiet              no progress bar`;
 
 export interface TrainArgs {
@@ -55,6 +57,7 @@ export interface TrainArgs {
   noValid: boolean;
   cpu: boolean;
   quiet: boolean;
+  llmWeights?: LlmWeightFormat;
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs | string {
@@ -91,7 +94,12 @@ export function parseTrainArgs(argv: string[]): TrainArgs | string {
       else if (s === '--save-every') a.saveEvery = int();
       else if (s === '--no-valid') a.noValid = true;
       else if (s === '--cpu') a.cpu = true;
-      else if (s === '-q' || s === '--quiet') a.quiet = true;
+      else if (s === '--llm-weights') {
+        const v = val();
+        const f = parseLlmWeightFormat(v);
+        if (!f) return `--llm-weights must be fp16, int8 or q4, got '${v}'`;
+        a.llmWeights = f;
+      } else if (s === '-q' || s === '--quiet') a.quiet = true;
       else if (s === '-h' || s === '--help') return '';
       else return `unknown option '${s}'`;
     } catch (e) {
@@ -145,6 +153,7 @@ export async function run(argv: string[]): Promise<number> {
   const cfgFile = resolve(cwd, args.config);
   const cfg: TrainConfig = parseTrainConfig(await readTextFile(cfgFile), { file: args.config, cwd });
   const outDir = args.outputDir ? resolve(cwd, args.outputDir) : cfg.run.output_dir;
+  await checkOutputPath(outDir, 'dir');
   const tfs = new NodeTrainFs();
   const info = (m: string): void => {
     process.stderr.write(`${m}\n`);
@@ -174,7 +183,7 @@ export async function run(argv: string[]): Promise<number> {
   const target: Target = args.cpu ? 'cpu' : await getDevice();
   const bar = args.quiet ? null : new ProgressBar('loading');
   const model = await Salmonn.load({
-    model: cfg.model, fs: nodeFileSystem(cwd), target, mask: null, cwd, warn,
+    model: cfg.model, fs: nodeFileSystem(cwd), target, mask: null, cwd, warn, llmWeights: args.llmWeights,
     onProgress: (p) => bar?.update(p.done, p.total, p.stage),
   });
   bar?.done();

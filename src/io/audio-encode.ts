@@ -54,14 +54,15 @@ class BitWriter {
   /** Writes the low `k` bits of `v` (k ≤ 24), most significant first. */
   write(v: number, k: number): void {
     if (k === 0) return;
-    this.acc = (this.acc * 2 ** k + (v & (2 ** k - 1))) % 2 ** 32;
+    // Fewer than 8 bits are pending, so pending + k ≤ 31 bits fit the accumulator.
+    this.acc = ((this.acc << k) | (v & ((1 << k) - 1))) >>> 0;
     this.bits += k;
     this.ensure(4);
     while (this.bits >= 8) {
       this.bits -= 8;
-      this.buf[this.n++] = Math.floor(this.acc / 2 ** this.bits) & 0xff;
+      this.buf[this.n++] = (this.acc >>> this.bits) & 0xff;
     }
-    this.acc %= 2 ** this.bits;
+    this.acc &= (1 << this.bits) - 1;
   }
   /** `q` zero bits then a one (Rice quotient). */
   unary(q: number): void {
@@ -70,6 +71,11 @@ class BitWriter {
       q -= 16;
     }
     this.write(1, q + 1);
+  }
+  /** Drops everything after byte `n` (only at a byte boundary). */
+  truncate(n: number): void {
+    if (this.bits !== 0) throw new Error('BitWriter.truncate off a byte boundary');
+    this.n = n;
   }
   /** Pads with zeros to a byte boundary. */
   align(): void {
@@ -104,6 +110,8 @@ function crc16(b: Uint8Array, s: number, e: number): number {
 const BLOCK = 4096;
 const MAX_PARTITION_ORDER = 6;
 const MAX_RICE = 14;
+/** Bytes at the end of the last frame (CRC included) kept free of 0xFF. */
+const LAST_FRAME_TAIL = 8;
 
 /** Residuals of the fixed predictor of `order` (0..4) for x[order..n). */
 function fixedResidual(x: Int32Array, order: number): Int32Array {
@@ -124,36 +132,123 @@ function fixedResidual(x: Int32Array, order: number): Int32Array {
 
 interface RicePlan { bits: number; partitionOrder: number; params: number[] }
 
-/** Cheapest Rice partitioning of the residual (`order` warm-up samples precede it in the block). */
+/**
+ * Cheapest Rice partitioning of the residual (`order` warm-up samples precede it in the block): bit counts per
+ * Rice parameter are summed once per finest partition, then merged for the coarser partition orders.
+ */
 function planRice(res: Int32Array, blockSize: number, order: number): RicePlan {
-  const folded = new Float64Array(res.length);
-  for (let i = 0; i < res.length; i++) folded[i] = res[i] >= 0 ? 2 * res[i] : -2 * res[i] - 1;
+  let maxPo = 0;
+  while (maxPo < MAX_PARTITION_ORDER && blockSize % (1 << (maxPo + 1)) === 0 && blockSize >> (maxPo + 1) > order) maxPo++;
+  const parts = 1 << maxPo, plen = blockSize >> maxPo, K = MAX_RICE + 1;
+  // sums[p*K + k] = Σ over partition p of (u >> k), u the zigzag-folded residual (< 2^21 for 16-bit input).
+  let sums = new Float64Array(parts * K);
+  let lens = new Float64Array(parts);
+  for (let p = 0, i = 0; p < parts; p++) {
+    const len = p === 0 ? plen - order : plen;
+    lens[p] = len;
+    for (const end = i + len; i < end; i++) {
+      const v = res[i];
+      let u = v >= 0 ? 2 * v : -2 * v - 1;
+      for (let k = 0; k < K && u > 0; k++, u >>>= 1) sums[p * K + k] += u;
+    }
+  }
   let best: RicePlan | null = null;
-  for (let po = 0; po <= MAX_PARTITION_ORDER; po++) {
-    if (blockSize % (1 << po) !== 0) break;
-    const plen = blockSize >> po;
-    if (plen <= order) break;
+  for (let po = maxPo; po >= 0; po--) {
+    const n = 1 << po;
     let bits = 0;
     const params: number[] = [];
-    let s = 0;
-    for (let p = 0; p < 1 << po; p++) {
-      const len = p === 0 ? plen - order : plen;
+    for (let p = 0; p < n; p++) {
       let bk = Infinity, bestK = 0;
-      for (let k = 0; k <= MAX_RICE; k++) {
-        let sum = len * (k + 1);
-        for (let i = s; i < s + len; i++) sum += Math.floor(folded[i] / 2 ** k);
-        if (sum < bk) {
-          bk = sum;
+      for (let k = 0; k < K; k++) {
+        const c = lens[p] * (k + 1) + sums[p * K + k];
+        if (c < bk) {
+          bk = c;
           bestK = k;
         }
       }
       params.push(bestK);
       bits += 4 + bk;
-      s += len;
     }
-    if (!best || bits < best.bits) best = { bits, partitionOrder: po, params };
+    if (!best || bits <= best.bits) best = { bits, partitionOrder: po, params };
+    if (po > 0) {
+      const s2 = new Float64Array((n >> 1) * K), l2 = new Float64Array(n >> 1);
+      for (let p = 0; p < n; p++) {
+        l2[p >> 1] += lens[p];
+        for (let k = 0; k < K; k++) s2[(p >> 1) * K + k] += sums[p * K + k];
+      }
+      sums = s2;
+      lens = l2;
+    }
   }
   return best!;
+}
+
+type Subframe =
+  | { kind: 'constant' }
+  | { kind: 'verbatim' }
+  | { kind: 'fixed'; order: number; residual: Int32Array; plan: RicePlan };
+
+/**
+ * Encodings of one block, cheapest first: constant, or the best fixed predictor (verbatim when that is no
+ * smaller); then alternatives (the best plan with its last Rice parameter changed, verbatim, other orders).
+ */
+function subframeEncodings(x: Int32Array, allowConstant: boolean): Subframe[] {
+  const bs = x.length;
+  const fixed: Array<Extract<Subframe, { kind: 'fixed' }>> = [];
+  for (let order = 0; order <= 4 && order < bs; order++) {
+    const residual = fixedResidual(x, order);
+    fixed.push({ kind: 'fixed', order, residual, plan: planRice(residual, bs, order) });
+  }
+  const cost = (f: (typeof fixed)[number]) => f.plan.bits + 16 * f.order;
+  fixed.sort((a, b) => cost(a) - cost(b) || a.order - b.order);
+  const best = fixed[0];
+  let constant = allowConstant;
+  for (let i = 1; i < bs && constant; i++) if (x[i] !== x[0]) constant = false;
+  const out: Subframe[] = [];
+  if (constant) out.push({ kind: 'constant' });
+  if (!best || cost(best) + 6 >= 16 * bs) out.push({ kind: 'verbatim' });
+  if (best) {
+    out.push(best);
+    const last = best.plan.params.length - 1, k = best.plan.params[last];
+    for (const d of [1, 2, -1, 3, -2]) {
+      if (k + d < 0 || k + d > MAX_RICE) continue;
+      const params = best.plan.params.slice();
+      params[last] = k + d;
+      out.push({ ...best, plan: { ...best.plan, params } });
+    }
+    out.push({ kind: 'verbatim' }, ...fixed.slice(1));
+  }
+  return out;
+}
+
+function writeSubframe(w: BitWriter, x: Int32Array, sf: Subframe): void {
+  const bs = x.length;
+  if (sf.kind === 'constant') {
+    w.write(0, 8); // pad bit, type 000000, no wasted bits
+    w.write(x[0], 16);
+  } else if (sf.kind === 'verbatim') {
+    w.write(0x02, 8);
+    for (let i = 0; i < bs; i++) w.write(x[i], 16);
+  } else {
+    const { order, residual, plan } = sf;
+    w.write((0x08 | order) << 1, 8); // fixed, order
+    for (let i = 0; i < order; i++) w.write(x[i], 16);
+    w.write(0, 2); // Rice, 4-bit parameters
+    w.write(plan.partitionOrder, 4);
+    const plen = bs >> plan.partitionOrder;
+    let s = 0;
+    plan.params.forEach((k, p) => {
+      w.write(k, 4);
+      const len = p === 0 ? plen - order : plen;
+      for (let i = s; i < s + len; i++) {
+        const v = residual[i];
+        const u = v >= 0 ? 2 * v : -2 * v - 1;
+        w.unary(Math.floor(u / 2 ** k));
+        w.write(u % 2 ** k, k);
+      }
+      s += len;
+    });
+  }
 }
 
 function writeFrameNumber(w: BitWriter, v: number): void {
@@ -191,58 +286,33 @@ export function encodeFlacPcm16(samples: Int16Array, sampleRate: number): Uint8A
     w.write(0xfff8, 16); // sync, reserved, fixed blocking
     const bsCode = bs === 4096 ? 12 : bs <= 256 ? 6 : 7;
     w.write(bsCode, 4);
-    w.write(RATE_CODES[sampleRate] ?? 0, 4);
+    // Rates without a code go at the end of the header (frames stay self-describing: a frame decoder such as
+    // @wasm-audio-decoders/flac does not consult STREAMINFO for code 0).
+    const rateCode = RATE_CODES[sampleRate] ?? (sampleRate % 1000 === 0 && sampleRate <= 255000 ? 12 : sampleRate < 65536 ? 13 : sampleRate % 10 === 0 && sampleRate < 655360 ? 14 : 0);
+    w.write(rateCode, 4);
     w.write(0, 4); // mono
     w.write(4, 3); // 16 bits per sample
     w.write(0, 1);
     writeFrameNumber(w, f);
     if (bsCode === 6) w.write(bs - 1, 8);
     else if (bsCode === 7) w.write(bs - 1, 16);
+    if (rateCode === 12) w.write(sampleRate / 1000, 8);
+    else if (rateCode === 13) w.write(sampleRate, 16);
+    else if (rateCode === 14) w.write(sampleRate / 10, 16);
     w.write(crc8(w.buf, start, w.n), 8);
-    // Subframe.
-    let constant = true;
-    for (let i = 1; i < bs; i++) if (x[i] !== x[0]) { constant = false; break; }
-    if (constant) {
-      w.write(0, 8); // pad bit, type 000000, no wasted bits
-      w.write(x[0], 16);
-    } else {
-      let bestOrder = -1, bestPlan: RicePlan | null = null, bestRes: Int32Array | null = null;
-      for (let order = 0; order <= 4 && order < bs; order++) {
-        const res = fixedResidual(x, order);
-        const plan = planRice(res, bs, order);
-        const bits = plan.bits + 16 * order;
-        if (!bestPlan || bits < bestPlan.bits + 16 * bestOrder) {
-          bestOrder = order;
-          bestPlan = plan;
-          bestRes = res;
-        }
-      }
-      if (!bestPlan || bestPlan.bits + 16 * bestOrder + 6 >= 16 * bs) {
-        w.write(0x02, 8); // verbatim
-        for (let i = 0; i < bs; i++) w.write(x[i], 16);
-      } else {
-        w.write((0x08 | bestOrder) << 1, 8); // fixed, order
-        for (let i = 0; i < bestOrder; i++) w.write(x[i], 16);
-        w.write(0, 2); // Rice, 4-bit parameters
-        w.write(bestPlan.partitionOrder, 4);
-        const res = bestRes!;
-        const plen = bs >> bestPlan.partitionOrder;
-        let s = 0;
-        bestPlan.params.forEach((k, p) => {
-          w.write(k, 4);
-          const len = p === 0 ? plen - bestOrder : plen;
-          for (let i = s; i < s + len; i++) {
-            const v = res[i];
-            const u = v >= 0 ? 2 * v : -2 * v - 1;
-            w.unary(Math.floor(u / 2 ** k));
-            w.write(u % 2 ** k, k);
-          }
-          s += len;
-        });
-      }
+    const headerEnd = w.n;
+    // codec-parser (inside @wasm-audio-decoders/flac) loses the file's last frame when a 0xFF byte sits in its
+    // last few bytes (e.g. before the CRC-16, or a false "FF F8" sync there): re-encode that block another valid
+    // way until its tail is free of 0xFF.
+    // A CONSTANT subframe in the last frame of a multi-frame file is dropped by that decoder too.
+    const encodings = subframeEncodings(x, s0 + bs < n || s0 === 0);
+    for (let e = 0; ; e++) {
+      writeSubframe(w, x, encodings[e]);
+      w.align();
+      w.write(crc16(w.buf, start, w.n), 16);
+      if (s0 + bs < n || e + 1 === encodings.length || !w.buf.subarray(Math.max(headerEnd, w.n - LAST_FRAME_TAIL), w.n).includes(0xff)) break;
+      w.truncate(headerEnd);
     }
-    w.align();
-    w.write(crc16(w.buf, start, w.n), 16);
     const size = w.n - start;
     minFrame = Math.min(minFrame, size);
     maxFrame = Math.max(maxFrame, size);

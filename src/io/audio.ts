@@ -4,8 +4,10 @@
 // 8-bit (x-128)/128, float data as stored) → `torchaudio.transforms.Resample(sr, 16000)` on the float32 tensor
 // of all channels if sr != 16000 (result back to float64) → channel 0 → zero-pad to 1 s → cut at 30 s.
 // Resampling is per channel, so only channel 0 is resampled here.
-import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { FormatError } from '../errors.js';
+import { decodeFlacPcm, flacStart } from './flac.js';
+
+export { Md5 } from './flac.js';
 
 export const TARGET_SAMPLE_RATE = 16000;
 /** Audio shorter than this (1 s at 16 kHz) is right-padded with zeros. */
@@ -40,16 +42,6 @@ function ascii(b: Uint8Array, off: number, len: number): string {
   let s = '';
   for (let i = 0; i < len && off + i < b.length; i++) s += String.fromCharCode(b[off + i]);
   return s;
-}
-
-/** Byte offset of the FLAC stream ("fLaC") after an optional ID3v2 tag, or -1. */
-function flacStart(b: Uint8Array): number {
-  let off = 0;
-  if (ascii(b, 0, 3) === 'ID3' && b.length >= 10) {
-    const size = ((b[6] & 0x7f) << 21) | ((b[7] & 0x7f) << 14) | ((b[8] & 0x7f) << 7) | (b[9] & 0x7f);
-    off = 10 + size + (b[5] & 0x10 ? 10 : 0);
-  }
-  return ascii(b, off, 4) === 'fLaC' ? off : -1;
 }
 
 export function sniffAudio(bytes: Uint8Array): AudioContainer {
@@ -168,171 +160,20 @@ export function decodeWav(bytes: Uint8Array, name: string, opts: DecodeOptions =
 // ---------------------------------------------------------------------------------------------------------------
 // FLAC
 
-interface StreamInfo { sampleRate: number; channels: number; bitsPerSample: number; totalSamples: number; md5: Uint8Array }
-
-function parseStreamInfo(b: Uint8Array, start: number, name: string): StreamInfo {
-  const p = start + 4;
-  if (b.length < p + 4 + 34) throw new FormatError(name, 'truncated FLAC header (no complete STREAMINFO block)');
-  const type = b[p] & 0x7f;
-  const len = (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
-  if (type !== 0 || len !== 34) throw new FormatError(name, `corrupt FLAC: first metadata block is type ${type} length ${len}, expected STREAMINFO (0, 34)`);
-  const s = p + 4;
-  const sampleRate = (b[s + 10] << 12) | (b[s + 11] << 4) | (b[s + 12] >> 4);
-  const channels = ((b[s + 12] >> 1) & 7) + 1;
-  const bitsPerSample = (((b[s + 12] & 1) << 4) | (b[s + 13] >> 4)) + 1;
-  const totalSamples = (b[s + 13] & 0x0f) * 2 ** 32 + ((b[s + 14] << 24) >>> 0) + (b[s + 15] << 16) + (b[s + 16] << 8) + b[s + 17];
-  if (sampleRate === 0) throw new FormatError(name, 'corrupt FLAC: STREAMINFO sample rate 0');
-  if (bitsPerSample < 4) throw new FormatError(name, `corrupt FLAC: STREAMINFO bits per sample ${bitsPerSample}`);
-  return { sampleRate, channels, bitsPerSample, totalSamples, md5: b.slice(s + 18, s + 34) };
-}
-
 /**
- * Decodes a FLAC file with @wasm-audio-decoders/flac (8/16/24/32-bit). The decoder emits float32 samples scaled
- * by 1/(2^(bits-1) - 1); the integers are recovered (exact for ≤ 24 bits), checked against the STREAMINFO sample
- * count and MD5 (when present) and rescaled like soundfile (int / 2^(bits-1)).
+ * Decodes a FLAC file (src/io/flac.ts: every frame, CRCs, STREAMINFO MD5) and scales the integers like soundfile
+ * (int / 2^(bits-1)). Async for API stability (the decoder itself is synchronous).
  */
 export async function decodeFlac(bytes: Uint8Array, name: string, opts: DecodeOptions = {}): Promise<DecodedAudio> {
-  const start = flacStart(bytes);
-  if (start < 0) throw new FormatError(name, 'not a FLAC file (no "fLaC" marker)');
-  const info = parseStreamInfo(bytes, start, name);
-  const stream = start === 0 ? bytes : bytes.subarray(start);
-  let decoded: Awaited<ReturnType<FLACDecoder['decodeFile']>>;
-  const decoder = new FLACDecoder();
-  try {
-    await decoder.ready;
-    decoded = await decoder.decodeFile(stream);
-  } catch (e) {
-    throw new FormatError(name, `corrupt FLAC: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-  } finally {
-    try { decoder.free(); } catch { /* already freed */ }
-  }
-  if (decoded.errors.length > 0) {
-    const e0 = decoded.errors[0] as unknown as { message?: string; error?: string };
-    throw new FormatError(name, `corrupt FLAC: ${e0.message ?? e0.error ?? 'decoder error'} (${decoded.errors.length} error(s))`);
-  }
-  const n = decoded.samplesDecoded;
-  if (n === 0 || decoded.channelData.length === 0) throw new FormatError(name, 'empty audio (FLAC stream decoded to 0 samples)');
-  if (info.totalSamples > 0 && n !== info.totalSamples) {
-    throw new FormatError(name, `truncated or corrupt FLAC: decoded ${n} samples, STREAMINFO declares ${info.totalSamples}`);
-  }
-  const numChannels = decoded.channelData.length;
-  if (numChannels !== info.channels) throw new FormatError(name, `corrupt FLAC: decoded ${numChannels} channels, STREAMINFO declares ${info.channels}`);
-  const sampleRate = decoded.sampleRate || info.sampleRate;
-  if (sampleRate !== info.sampleRate) throw new FormatError(name, `corrupt FLAC: frames at ${sampleRate} Hz, STREAMINFO declares ${info.sampleRate} Hz`);
-  const bits = decoded.bitDepth || info.bitsPerSample;
-  // The WASM decoder only scales 8/16/24/32-bit streams correctly (other depths come out as ±Infinity).
-  if (bits !== 8 && bits !== 16 && bits !== 24 && bits !== 32) {
-    throw new FormatError(name, `unsupported FLAC bit depth ${bits} (supported: 8, 16, 24, 32)`);
-  }
+  const pcm = decodeFlacPcm(bytes, name, { firstChannelOnly: opts.firstChannelOnly });
+  const bits = pcm.info.bitsPerSample;
   const full = 2 ** (bits - 1);
-  const decScale = full - 1;
-  const exact = bits <= 24;
-  const ints: Int32Array[] = [];
-  const channels: Float64Array[] = [];
-  for (let c = 0; c < numChannels; c++) {
-    const src = decoded.channelData[c];
-    if (src.length < n) throw new FormatError(name, `corrupt FLAC: channel ${c} has ${src.length} of ${n} samples`);
-    if (exact) {
-      const iv = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = Math.round(src[i] * decScale);
-        iv[i] = v < -full ? -full : v > full - 1 ? full - 1 : v;
-      }
-      ints.push(iv);
-      if (!opts.firstChannelOnly || c === 0) channels.push(Float64Array.from(iv, (v) => v / full));
-    } else if (!opts.firstChannelOnly || c === 0) {
-      channels.push(Float64Array.from(src.subarray(0, n), (v) => (v * decScale) / full));
-    }
-  }
-  if (exact && info.md5.some((v) => v !== 0)) {
-    const digest = md5Samples(ints, n, Math.ceil(bits / 8));
-    if (digest.some((v, i) => v !== info.md5[i])) throw new FormatError(name, 'corrupt FLAC: decoded audio does not match the STREAMINFO MD5');
-  }
-  return { sampleRate, numChannels, bitsPerSample: bits, encoding: 'pcm', container: 'flac', channels };
-}
-
-// MD5 (RFC 1321) over interleaved little-endian samples, as libFLAC computes the STREAMINFO signature.
-const MD5_S = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-  5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21];
-const MD5_K = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0);
-
-export class Md5 {
-  private h = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
-  private block = new Uint8Array(64);
-  private blockLen = 0;
-  private total = 0;
-  private w = new Uint32Array(16);
-
-  update(data: Uint8Array): this {
-    let i = 0;
-    this.total += data.length;
-    if (this.blockLen > 0) {
-      const take = Math.min(64 - this.blockLen, data.length);
-      this.block.set(data.subarray(0, take), this.blockLen);
-      this.blockLen += take;
-      i = take;
-      if (this.blockLen === 64) { this.compress(this.block, 0); this.blockLen = 0; }
-    }
-    for (; i + 64 <= data.length; i += 64) this.compress(data, i);
-    if (i < data.length) { this.block.set(data.subarray(i), 0); this.blockLen = data.length - i; }
-    return this;
-  }
-
-  digest(): Uint8Array {
-    const bitLen = this.total * 8;
-    const pad = new Uint8Array(((this.blockLen < 56 ? 56 : 120) - this.blockLen) + 8);
-    pad[0] = 0x80;
-    const dv = new DataView(pad.buffer);
-    dv.setUint32(pad.length - 8, bitLen >>> 0, true);
-    dv.setUint32(pad.length - 4, Math.floor(bitLen / 2 ** 32), true);
-    this.total -= pad.length; // padding is not message length
-    this.update(pad);
-    const out = new Uint8Array(16);
-    const odv = new DataView(out.buffer);
-    for (let j = 0; j < 4; j++) odv.setUint32(j * 4, this.h[j], true);
+  const channels = pcm.channels.map((iv) => {
+    const out = new Float64Array(iv.length);
+    for (let i = 0; i < iv.length; i++) out[i] = iv[i] / full;
     return out;
-  }
-
-  private compress(b: Uint8Array, o: number): void {
-    const w = this.w;
-    for (let j = 0; j < 16; j++) w[j] = b[o + 4 * j] | (b[o + 4 * j + 1] << 8) | (b[o + 4 * j + 2] << 16) | (b[o + 4 * j + 3] << 24);
-    let a = this.h[0], bb = this.h[1], c = this.h[2], d = this.h[3];
-    for (let j = 0; j < 64; j++) {
-      let f: number, g: number;
-      if (j < 16) { f = (bb & c) | (~bb & d); g = j; }
-      else if (j < 32) { f = (d & bb) | (~d & c); g = (5 * j + 1) & 15; }
-      else if (j < 48) { f = bb ^ c ^ d; g = (3 * j + 5) & 15; }
-      else { f = c ^ (bb | ~d); g = (7 * j) & 15; }
-      const t = d;
-      d = c;
-      c = bb;
-      const x = (a + f + MD5_K[j] + w[g]) | 0;
-      bb = (bb + ((x << MD5_S[j]) | (x >>> (32 - MD5_S[j])))) | 0;
-      a = t;
-    }
-    this.h[0] = (this.h[0] + a) | 0;
-    this.h[1] = (this.h[1] + bb) | 0;
-    this.h[2] = (this.h[2] + c) | 0;
-    this.h[3] = (this.h[3] + d) | 0;
-  }
-}
-
-function md5Samples(chans: Int32Array[], n: number, bytesPerSample: number): Uint8Array {
-  const md5 = new Md5();
-  const framesPerChunk = 4096;
-  const chunk = new Uint8Array(framesPerChunk * chans.length * bytesPerSample);
-  for (let s0 = 0; s0 < n; s0 += framesPerChunk) {
-    const s1 = Math.min(n, s0 + framesPerChunk);
-    let p = 0;
-    for (let i = s0; i < s1; i++) {
-      for (let c = 0; c < chans.length; c++) {
-        const v = chans[c][i];
-        for (let k = 0; k < bytesPerSample; k++) chunk[p++] = (v >> (8 * k)) & 0xff;
-      }
-    }
-    md5.update(chunk.subarray(0, p));
-  }
-  return md5.digest();
+  });
+  return { sampleRate: pcm.info.sampleRate, numChannels: pcm.info.channels, bitsPerSample: bits, encoding: 'pcm', container: 'flac', channels };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ export function flattenTensors(root: PyValue, file: string, prefix = ''): Map<st
     }
     if (!(v instanceof Map)) return;
     if (seen.has(v)) return;
-    if (depth > 64) throw new FormatError(file, `dict nesting deeper than 64 at '${name}'`);
+    if (depth > 64) throw new FormatError(file, `dict nesting deeper than 64 at '${name.length > 60 ? `...${name.slice(-57)}` : name}'`);
     seen.add(v);
     for (const [k, x] of v) {
       const ks = k instanceof PyTuple ? `(${k.items.map(String).join(',')})` : String(k);

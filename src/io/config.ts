@@ -1,6 +1,6 @@
 // Configs: the original YAML schemas (decode_config.yaml for evaluate/cli, config.yaml for train) with the
 // original code's defaults, and typed readers for the model JSON configs (Whisper, BEATs cfg, LLaMA/Vicuna, BERT).
-import { parseDocument, LineCounter, isMap, isScalar, type Document } from 'yaml';
+import { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, type Document } from 'yaml';
 import { FormatError } from '../errors.js';
 import type { PyValue } from './pickle.js';
 
@@ -38,15 +38,50 @@ interface Ctx {
   warn: Warn;
 }
 
+/** Deepest YAML nesting accepted (the configs nest 3 levels; the yaml library recurses per level). */
+export const MAX_YAML_DEPTH = 64;
+
 /** Parses YAML 1.2 (core schema: `1e-6` is a number, `True` a bool). Syntax errors -> FormatError with the line. */
 export function parseYaml(text: string, file: string): { value: unknown; doc: Document; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { version: '1.2', schema: 'core', lineCounter, prettyErrors: false, uniqueKeys: true });
+  const where = (pos: number): string => `line ${lineCounter.linePos(pos).line}`;
+  preCheckNesting(text, file);
+  // uniqueKeys is checked below in linear time (the library compares each key with every earlier one)
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { version: '1.2', schema: 'core', lineCounter, prettyErrors: false, uniqueKeys: false });
+  } catch (e) {
+    if (e instanceof RangeError) throw new FormatError(file, `YAML nesting too deep (at most ${MAX_YAML_DEPTH} levels)`, { cause: e });
+    throw e;
+  }
   if (doc.errors.length) {
     const e = doc.errors[0];
     const lp = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
     const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new FormatError(file, `YAML syntax error at line ${lp.line}, column ${lp.col}: ${msg}`);
+  }
+  // nesting depth and duplicate keys, walking the nodes without recursion
+  const todo: Array<[unknown, number]> = [[doc.contents, 0]];
+  while (todo.length) {
+    const [node, depth] = todo.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      const pos = (node as { range?: [number, number, number] }).range?.[0] ?? 0;
+      if (depth >= MAX_YAML_DEPTH) throw new FormatError(file, `${where(pos)}: YAML nested deeper than ${MAX_YAML_DEPTH} levels`);
+      const seen = isMap(node) ? new Set<string>() : null;
+      for (const it of node.items as unknown[]) {
+        if (isPair(it)) {
+          if (seen && isScalar(it.key)) {
+            const k = String(it.key.value);
+            if (seen.has(k)) {
+              const lp = lineCounter.linePos(it.key.range?.[0] ?? pos);
+              throw new FormatError(file, `YAML syntax error at line ${lp.line}, column ${lp.col}: map keys must be unique (duplicate key '${k.slice(0, 80)}')`);
+            }
+            seen.add(k);
+          }
+          todo.push([it.key, depth + 1], [it.value, depth + 1]);
+        } else todo.push([it, depth + 1]);
+      }
+    }
   }
   let value: unknown;
   try {
@@ -54,7 +89,68 @@ export function parseYaml(text: string, file: string): { value: unknown; doc: Do
   } catch (e) {
     throw new FormatError(file, `YAML error: ${(e as Error).message}`, { cause: e });
   }
+  checkAcyclic(value, file, doc);
   return { value, doc, lineCounter };
+}
+
+/**
+ * A cheap linear bound on flow nesting ([ and {) before the parser sees the text: the library's parser and
+ * composer recurse per level. Brackets inside quoted strings count too, so the bound is generous.
+ */
+function preCheckNesting(text: string, file: string): void {
+  // block nesting: a stack of indentation widths (each deeper line opens a level; '- ' items open one more each)
+  const indents: number[] = [];
+  let ln = 0;
+  for (const raw of text.split('\n')) {
+    ln++;
+    const m = /^( *)((?:- +)*)(.?)/.exec(raw)!;
+    if (m[3] === '' && !m[2]) continue;
+    if (m[3] === '#') continue;
+    const ind = m[1].length;
+    while (indents.length && indents[indents.length - 1] > ind) indents.pop();
+    if (!indents.length || indents[indents.length - 1] < ind) indents.push(ind);
+    const dashes = m[2] ? m[2].split('-').length - 1 : 0;
+    if (indents.length + dashes > 4 * MAX_YAML_DEPTH) throw new FormatError(file, `line ${ln}: YAML nested deeper than ${MAX_YAML_DEPTH} levels`);
+  }
+  let depth = 0, line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    else if (c === 91 || c === 123) {
+      if (++depth > 4 * MAX_YAML_DEPTH) throw new FormatError(file, `line ${line}: YAML nested deeper than ${MAX_YAML_DEPTH} levels`);
+    } else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+}
+
+/** An alias inside its own anchor builds a value that contains itself: refused, naming the anchor. */
+function checkAcyclic(value: unknown, file: string, doc: Document): void {
+  const onPath = new Set<object>();
+  const stack: Array<[unknown, boolean]> = [[value, false]];
+  while (stack.length) {
+    const [v, leaving] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (leaving) {
+      onPath.delete(v);
+      continue;
+    }
+    if (onPath.has(v)) {
+      let anchor = '';
+      visitAliases(doc, (name) => { anchor ||= name; });
+      throw new FormatError(file, `YAML alias${anchor ? ` '*${anchor}'` : ''} refers to a node that contains it (a self-containing value)`);
+    }
+    onPath.add(v);
+    stack.push([v, true]);
+    for (const x of Array.isArray(v) ? v : v instanceof Map ? [...v.values()] : Object.values(v)) stack.push([x, false]);
+  }
+}
+
+function visitAliases(doc: Document, fn: (name: string) => void): void {
+  const todo: unknown[] = [doc.contents];
+  while (todo.length) {
+    const n = todo.pop();
+    if (isAlias(n)) fn(n.source);
+    else if (isMap(n) || isSeq(n)) for (const it of n.items as unknown[]) todo.push(...(isPair(it) ? [it.key, it.value] : [it]));
+  }
 }
 
 function lineOf(ctx: Ctx, path: string[]): string {
@@ -83,13 +179,39 @@ function section(ctx: Ctx, v: unknown, path: string[], required: boolean): Obj {
 }
 
 function warnUnknown(ctx: Ctx, obj: Obj, known: readonly string[], path: string[]): void {
-  for (const k of Object.keys(obj)) {
-    if (!known.includes(k)) ctx.warn(`${ctx.file}: ${lineOf(ctx, [...path, k])}unknown key '${[...path, k].join('.')}' (ignored)`);
-  }
+  // a few lines at most: finding a key's line is a linear search, so warning about each of 100k keys is quadratic
+  const unknown = Object.keys(obj).filter((k) => !known.includes(k));
+  for (const k of unknown.slice(0, 10)) ctx.warn(`${ctx.file}: ${lineOf(ctx, [...path, k])}unknown key '${[...path, k].join('.')}' (ignored)`);
+  if (unknown.length > 10) ctx.warn(`${ctx.file}: ${unknown.length - 10} more unknown key(s) in '${path.join('.') || '<root>'}' (ignored)`);
 }
 
 type Kind = 'num' | 'int' | 'bool' | 'str' | 'str?';
-function get<T>(ctx: Ctx, obj: Obj, path: string[], kind: Kind, def?: T): T {
+
+/** Allowed values of a number: inclusive min/max, exclusive gt/lt, and why (what the value is for). */
+export interface Range {
+  min?: number;
+  max?: number;
+  gt?: number;
+  lt?: number;
+  /** Other allowed values outside the range (e.g. -1 for "not set"). */
+  also?: number[];
+}
+
+export function rangeText(r: Range): string {
+  const parts: string[] = [];
+  if (r.gt !== undefined) parts.push(`> ${r.gt}`);
+  if (r.min !== undefined) parts.push(`>= ${r.min}`);
+  if (r.lt !== undefined) parts.push(`< ${r.lt}`);
+  if (r.max !== undefined) parts.push(`<= ${r.max}`);
+  return parts.join(' and ') + (r.also?.length ? ` (or ${r.also.join(', ')})` : '');
+}
+
+export function inRange(v: number, r: Range): boolean {
+  if (r.also?.includes(v)) return true;
+  return !((r.min !== undefined && v < r.min) || (r.max !== undefined && v > r.max) || (r.gt !== undefined && v <= r.gt) || (r.lt !== undefined && v >= r.lt));
+}
+
+function get<T>(ctx: Ctx, obj: Obj, path: string[], kind: Kind, def?: T, range?: Range): T {
   const key = path[path.length - 1];
   const v = obj[key];
   const name = path.join('.');
@@ -98,16 +220,36 @@ function get<T>(ctx: Ctx, obj: Obj, path: string[], kind: Kind, def?: T): T {
     return def;
   }
   const bad = (what: string): never => {
-    throw new FormatError(ctx.file, `${lineOf(ctx, path)}'${name}' must be ${what}, got ${JSON.stringify(v)}`);
+    throw new FormatError(ctx.file, `${lineOf(ctx, path)}'${name}' must be ${what}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
   };
   switch (kind) {
-    case 'num': if (typeof v !== 'number') bad('a number'); break;
-    case 'int': if (typeof v !== 'number' || !Number.isInteger(v)) bad('an integer'); break;
+    case 'num': if (typeof v !== 'number' || !Number.isFinite(v)) bad('a finite number'); break;
+    case 'int': if (typeof v !== 'number' || !Number.isSafeInteger(v)) bad('an integer'); break;
     case 'bool': if (typeof v !== 'boolean') bad('true or false'); break;
     case 'str': if (typeof v !== 'string') bad('a string'); break;
     case 'str?': if (v !== null && typeof v !== 'string') bad('a string or null'); break;
   }
+  if (range && typeof v === 'number' && !inRange(v, range)) bad(rangeText(range));
   return v as T;
+}
+
+/** Where each parsed section came from (file, YAML nodes), so later checks can name the file, line and key. */
+const SECTION_SOURCE = new WeakMap<object, { ctx: Ctx; path: string[] }>();
+
+/**
+ * A FormatError naming the config file, the key's line and the key, for a check made after parsing (a value that
+ * does not fit the loaded model): `section` is a parsed section (`cfg.model`, `cfg.generate`, `cfg.run`).
+ */
+export function configKeyError(section: object, key: string, message: string): FormatError {
+  const src = SECTION_SOURCE.get(section);
+  if (!src) return new FormatError('config', `'${key}' ${message}`);
+  const path = [...src.path, key];
+  return new FormatError(src.ctx.file, `${lineOf(src.ctx, path)}'${path.join('.')}' ${message}`);
+}
+
+function registered<T extends object>(ctx: Ctx, path: string[], section: T): T {
+  SECTION_SOURCE.set(section, { ctx, path });
+  return section;
 }
 
 export interface YamlConfigOptions {
@@ -150,6 +292,8 @@ export interface SalmonnModelConfig {
   max_txt_len: number;
   end_sym: string;
   low_resource: boolean;
+  /** LLM linear weights: 'fp16' (checkpoint precision), 'int8' (LLM.int8; what low_resource: True means), 'q4'; null: not set. */
+  llm_weight_format: 'fp16' | 'int8' | 'q4' | null;
   device_8bit: number;
   autocast_dtype: 'float16' | 'bfloat16';
   norm_lambda: number;
@@ -163,20 +307,24 @@ const MODEL_KEYS = [
   'weight_mask_path', 'freeze_whisper', 'freeze_beats', 'use_speech_Qformer', 'num_speech_query_token',
   'freeze_speech_QFormer', 'window_level_Qformer', 'second_per_window', 'second_stride', 'freeze_speech_llama_proj',
   'lora', 'lora_rank', 'lora_alpha', 'lora_dropout', 'multi_prompt', 'prompt_template', 'max_txt_len', 'end_sym',
-  'low_resource', 'device_8bit', 'autocast_dtype', 'norm_lambda', 'use_gumbel', 'gumbel_hard', 'shuffle_mask',
+  'low_resource', 'llm_weight_format', 'device_8bit', 'autocast_dtype', 'norm_lambda', 'use_gumbel', 'gumbel_hard', 'shuffle_mask',
 ] as const;
 
 function parseModel(ctx: Ctx, m: Obj, cwd: string): SalmonnModelConfig {
   const P = ['model'];
   warnUnknown(ctx, m, MODEL_KEYS, P);
-  const g = <T>(k: string, kind: Kind, def?: T): T => get<T>(ctx, m, [...P, k], kind, def);
+  const g = <T>(k: string, kind: Kind, def?: T, range?: Range): T => get<T>(ctx, m, [...P, k], kind, def, range);
   const path = (k: string, def?: string): string => resolvePath(cwd, g<string>(k, 'str', def));
   const autocast = g<string>('autocast_dtype', 'str', 'float16');
   if (autocast !== 'float16' && autocast !== 'bfloat16') {
     throw new FormatError(ctx.file, `${lineOf(ctx, [...P, 'autocast_dtype'])}'model.autocast_dtype' must be "float16" or "bfloat16", got ${JSON.stringify(autocast)}`);
   }
   const wm = g<string | null>('weight_mask_path', 'str?', null);
-  return {
+  const lwf = g<string | null>('llm_weight_format', 'str?', null);
+  if (lwf !== null && lwf !== 'fp16' && lwf !== 'int8' && lwf !== 'q4') {
+    throw new FormatError(ctx.file, `${lineOf(ctx, [...P, 'llm_weight_format'])}'model.llm_weight_format' must be "fp16", "int8" or "q4", got ${JSON.stringify(lwf)}`);
+  }
+  return registered(ctx, P, {
     llama_path: path('llama_path'),
     whisper_path: path('whisper_path'),
     beats_path: path('beats_path', ''),
@@ -188,28 +336,29 @@ function parseModel(ctx: Ctx, m: Obj, cwd: string): SalmonnModelConfig {
     freeze_whisper: g('freeze_whisper', 'bool', true),
     freeze_beats: g('freeze_beats', 'bool', true),
     use_speech_Qformer: g('use_speech_Qformer', 'bool', true),
-    num_speech_query_token: g('num_speech_query_token', 'int', 1),
+    num_speech_query_token: g('num_speech_query_token', 'int', 1, { min: 1, max: 4096 }),
     freeze_speech_QFormer: g('freeze_speech_QFormer', 'bool', false),
     window_level_Qformer: g('window_level_Qformer', 'bool', true),
-    second_per_window: g('second_per_window', 'num', 0.333333),
-    second_stride: g('second_stride', 'num', 0.333333),
+    second_per_window: g('second_per_window', 'num', 0.333333, { gt: 0, max: 30 }),
+    second_stride: g('second_stride', 'num', 0.333333, { gt: 0, max: 30 }),
     freeze_speech_llama_proj: g('freeze_speech_llama_proj', 'bool', false),
     lora: g('lora', 'bool', true),
-    lora_rank: g('lora_rank', 'int', 8),
+    lora_rank: g('lora_rank', 'int', 8, { min: 1, max: 65536 }),
     lora_alpha: g('lora_alpha', 'num', 32),
-    lora_dropout: g('lora_dropout', 'num', 0.1),
+    lora_dropout: g('lora_dropout', 'num', 0.1, { min: 0, lt: 1 }),
     multi_prompt: g('multi_prompt', 'bool', false),
     prompt_template: g('prompt_template', 'str', ''),
-    max_txt_len: g('max_txt_len', 'int', 128),
+    max_txt_len: g('max_txt_len', 'int', 128, { min: 1 }),
     end_sym: g('end_sym', 'str', '</s>'),
     low_resource: g('low_resource', 'bool', false),
-    device_8bit: g('device_8bit', 'int', 0),
+    llm_weight_format: lwf,
+    device_8bit: g('device_8bit', 'int', 0, { min: 0 }),
     autocast_dtype: autocast,
-    norm_lambda: g('norm_lambda', 'num', 1e-4),
+    norm_lambda: g('norm_lambda', 'num', 1e-4, { min: 0 }),
     use_gumbel: g('use_gumbel', 'bool', true),
     gumbel_hard: g('gumbel_hard', 'bool', true),
     shuffle_mask: g('shuffle_mask', 'bool', false),
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -230,17 +379,17 @@ const GENERATE_KEYS = ['max_new_tokens', 'num_beams', 'do_sample', 'min_length',
 function parseGenerate(ctx: Ctx, o: Obj): GenerateConfig {
   const P = ['generate'];
   warnUnknown(ctx, o, GENERATE_KEYS, P);
-  const g = <T>(k: string, kind: Kind, def: T): T => get<T>(ctx, o, [...P, k], kind, def);
-  return {
-    max_new_tokens: g('max_new_tokens', 'int', 200),
-    num_beams: g('num_beams', 'int', 4),
+  const g = <T>(k: string, kind: Kind, def: T, range?: Range): T => get<T>(ctx, o, [...P, k], kind, def, range);
+  return registered(ctx, P, {
+    max_new_tokens: g('max_new_tokens', 'int', 200, { min: 1 }),
+    num_beams: g('num_beams', 'int', 4, { min: 1 }),
     do_sample: g('do_sample', 'bool', false),
-    min_length: g('min_length', 'int', 1),
-    temperature: g('temperature', 'num', 1.0),
-    top_p: g('top_p', 'num', 0.9),
-    repetition_penalty: g('repetition_penalty', 'num', 1.0),
+    min_length: g('min_length', 'int', 1, { min: 0 }),
+    temperature: g('temperature', 'num', 1.0, { gt: 0 }),
+    top_p: g('top_p', 'num', 0.9, { gt: 0, max: 1 }),
+    repetition_penalty: g('repetition_penalty', 'num', 1.0, { gt: 0 }),
     length_penalty: g('length_penalty', 'num', 1.0),
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -285,9 +434,9 @@ export function parseDecodeConfig(text: string, opts: YamlConfigOptions): Decode
     test_data_path: tdp === null ? null : resolvePath(cwd, tdp),
     output_path: resolvePath(cwd, get(ctx, root, ['output_path'], 'str', 'tmp.json')),
     prompt: get(ctx, root, ['prompt'], 'str', ''),
-    prob_threshold: get(ctx, root, ['prob_threshold'], 'num', 0.5),
-    batch_size_eval: get(ctx, root, ['batch_size_eval'], 'int', 4),
-    num_workers: get(ctx, root, ['num_workers'], 'int', 0),
+    prob_threshold: get(ctx, root, ['prob_threshold'], 'num', 0.5, { min: 0, max: 1 }),
+    batch_size_eval: get(ctx, root, ['batch_size_eval'], 'int', 4, { min: 1 }),
+    num_workers: get(ctx, root, ['num_workers'], 'int', 0, { min: 0 }),
     model: parseModel(ctx, section(ctx, root.model, ['model'], true), cwd),
     generate: parseGenerate(ctx, section(ctx, root.generate, ['generate'], false)),
     raw,
@@ -371,39 +520,39 @@ export function parseTrainConfig(text: string, opts: YamlConfigOptions): TrainCo
   };
   const r = section(ctx, root.run, ['run'], true);
   warnUnknown(ctx, r, RUN_KEYS, ['run']);
-  const g = <T>(k: string, kind: Kind, def?: T): T => get<T>(ctx, r, ['run', k], kind, def);
+  const g = <T>(k: string, kind: Kind, def?: T, range?: Range): T => get<T>(ctx, r, ['run', k], kind, def, range);
   const o = section(ctx, r.optims, ['run', 'optims'], true);
   warnUnknown(ctx, o, OPTIMS_KEYS, ['run', 'optims']);
-  const go = <T>(k: string, kind: Kind, def?: T): T => get<T>(ctx, o, ['run', 'optims', k], kind, def);
-  const batchTrain = g<number>('batch_size_train', 'int');
+  const go = <T>(k: string, kind: Kind, def?: T, range?: Range): T => get<T>(ctx, o, ['run', 'optims', k], kind, def, range);
+  const batchTrain = g<number>('batch_size_train', 'int', undefined, { min: 1 });
   const run: RunConfig = {
     seed: g('seed', 'int'),
     output_dir: resolvePath(cwd, g('output_dir', 'str')),
     evaluate: g('evaluate', 'bool', false),
-    log_freq: g('log_freq', 'int', 5),
+    log_freq: g('log_freq', 'int', 5, { min: 1 }),
     epoch_based: g('epoch_based', 'bool', false),
-    iters_per_epoch: g('iters_per_epoch', 'int'),
-    accum_grad_iters: g('accum_grad_iters', 'int', 1),
+    iters_per_epoch: g<number>('iters_per_epoch', 'int', undefined, { min: 1 }),
+    accum_grad_iters: g('accum_grad_iters', 'int', 1, { min: 1 }),
     batch_size_train: batchTrain,
-    batch_size_eval: g('batch_size_eval', 'int', batchTrain),
-    num_workers: g('num_workers', 'int', 0),
+    batch_size_eval: g('batch_size_eval', 'int', batchTrain, { min: 1 }),
+    num_workers: g('num_workers', 'int', 0, { min: 0 }),
     device: g('device', 'str', 'cuda'),
     use_distributed: g('use_distributed', 'bool', false),
     amp: g('amp', 'bool', false),
-    world_size: g('world_size', 'int', 1),
+    world_size: g('world_size', 'int', 1, { min: 1 }),
     dist_url: g('dist_url', 'str', 'env://'),
-    tau_decay_steps: g('tau_decay_steps', 'num'),
-    tau_temp_begin: g('tau_temp_begin', 'num'),
-    tau_temp_end: g('tau_temp_end', 'num'),
-    norm_lambda: g('norm_lambda', 'num'),
+    tau_decay_steps: g<number>('tau_decay_steps', 'num', undefined, { gt: 0 }),
+    tau_temp_begin: g<number>('tau_temp_begin', 'num', undefined, { gt: 0 }),
+    tau_temp_end: g<number>('tau_temp_end', 'num', undefined, { gt: 0 }),
+    norm_lambda: g<number>('norm_lambda', 'num', undefined, { min: 0 }),
     optims: {
-      max_epoch: go('max_epoch', 'int'),
-      warmup_steps: go('warmup_steps', 'int', 0),
-      warmup_start_lr: go('warmup_start_lr', 'num', -1),
-      init_lr: go('init_lr', 'num'),
-      min_lr: go('min_lr', 'num'),
-      weight_decay: go('weight_decay', 'num'),
-      beta2: go('beta2', 'num', 0.999),
+      max_epoch: go<number>('max_epoch', 'int', undefined, { min: 1 }),
+      warmup_steps: go('warmup_steps', 'int', 0, { min: 0 }),
+      warmup_start_lr: go('warmup_start_lr', 'num', -1, { min: 0, also: [-1] }),
+      init_lr: go<number>('init_lr', 'num', undefined, { min: 0 }),
+      min_lr: go<number>('min_lr', 'num', undefined, { min: 0 }),
+      weight_decay: go<number>('weight_decay', 'num', undefined, { min: 0 }),
+      beta2: go('beta2', 'num', 0.999, { min: 0, lt: 1 }),
     },
   };
   model.norm_lambda = run.norm_lambda;
@@ -427,16 +576,41 @@ function asObject(src: unknown, file: string): Obj {
   return v as Obj;
 }
 
-function jget<T>(o: Obj, file: string, key: string, kind: 'num' | 'int' | 'bool' | 'str', def?: T): T {
+function jget<T>(o: Obj, file: string, key: string, kind: 'num' | 'int' | 'bool' | 'str', def?: T, range?: Range): T {
   const v = o[key];
   if (v === undefined || v === null) {
     if (def === undefined) throw new FormatError(file, `missing required key '${key}'`);
     return def;
   }
-  const ok = kind === 'num' ? typeof v === 'number' : kind === 'int' ? typeof v === 'number' && Number.isInteger(v) : kind === 'bool' ? typeof v === 'boolean' : typeof v === 'string';
-  if (!ok) throw new FormatError(file, `'${key}' must be ${kind === 'num' ? 'a number' : kind === 'int' ? 'an integer' : kind === 'bool' ? 'a boolean' : 'a string'}, got ${JSON.stringify(v)}`);
+  const ok = kind === 'num' ? typeof v === 'number' && Number.isFinite(v) : kind === 'int' ? typeof v === 'number' && Number.isSafeInteger(v) : kind === 'bool' ? typeof v === 'boolean' : typeof v === 'string';
+  if (!ok) throw new FormatError(file, `'${key}' must be ${kind === 'num' ? 'a finite number' : kind === 'int' ? 'an integer' : kind === 'bool' ? 'a boolean' : 'a string'}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
+  if (range && typeof v === 'number' && !inRange(v, range)) throw new FormatError(file, `'${key}' must be ${rangeText(range)}, got ${v}`);
   return v as T;
 }
+
+/** A string key with a fixed set of values this implementation runs (e.g. the activation its kernels fuse). */
+function jenum(o: Obj, file: string, key: string, allowed: readonly string[], def: string): string {
+  const v = jget<string>(o, file, key, 'str', def);
+  if (!allowed.includes(v)) throw new FormatError(file, `'${key}' is ${JSON.stringify(v)}; this implementation supports ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+  return v;
+}
+
+/** `heads` must divide `width` (each head gets width / heads channels). */
+function checkDivides(file: string, widthKey: string, width: number, headsKey: string, heads: number): void {
+  if (width % heads !== 0) {
+    const fits: number[] = [];
+    for (let h = 1; h <= Math.min(width, 1024) && fits.length < 64; h++) if (width % h === 0) fits.push(h);
+    const near = fits.sort((a, b) => Math.abs(a - heads) - Math.abs(b - heads)).slice(0, 4).sort((a, b) => a - b);
+    throw new FormatError(file, `'${headsKey}' = ${heads} does not divide '${widthKey}' = ${width} (each head needs ${widthKey} / ${headsKey} channels; e.g. ${near.join(', ')} would)`);
+  }
+}
+
+/** Bounds on model sizes in JSON configs: far above real models, low enough that nothing absurd is allocated. */
+const WIDTH: Range = { min: 1, max: 1 << 16 };
+const FFN: Range = { min: 1, max: 1 << 18 };
+const LAYERS: Range = { min: 1, max: 1024 };
+const HEADS: Range = { min: 1, max: 1024 };
+const POSITIONS: Range = { min: 1, max: 1 << 20 };
 
 /** HF WhisperConfig (only what the encoder needs). Defaults are transformers' WhisperConfig defaults. */
 export interface WhisperConfig {
@@ -451,16 +625,20 @@ export interface WhisperConfig {
 }
 export function parseWhisperConfig(json: unknown, file = 'whisper config.json'): WhisperConfig {
   const o = asObject(json, file);
-  return {
-    d_model: jget(o, file, 'd_model', 'int', 256),
-    encoder_layers: jget(o, file, 'encoder_layers', 'int', 6),
-    encoder_attention_heads: jget(o, file, 'encoder_attention_heads', 'int', 4),
-    encoder_ffn_dim: jget(o, file, 'encoder_ffn_dim', 'int', 1536),
-    num_mel_bins: jget(o, file, 'num_mel_bins', 'int', 80),
-    max_source_positions: jget(o, file, 'max_source_positions', 'int', 1500),
-    activation_function: jget(o, file, 'activation_function', 'str', 'gelu'),
+  const c: WhisperConfig = {
+    d_model: jget(o, file, 'd_model', 'int', 256, WIDTH),
+    encoder_layers: jget(o, file, 'encoder_layers', 'int', 6, LAYERS),
+    encoder_attention_heads: jget(o, file, 'encoder_attention_heads', 'int', 4, HEADS),
+    encoder_ffn_dim: jget(o, file, 'encoder_ffn_dim', 'int', 1536, FFN),
+    num_mel_bins: jget(o, file, 'num_mel_bins', 'int', 80, { min: 1, max: 1024 }),
+    max_source_positions: jget(o, file, 'max_source_positions', 'int', 1500, POSITIONS),
+    activation_function: jenum(o, file, 'activation_function', ['gelu'], 'gelu'),
     scale_embedding: jget(o, file, 'scale_embedding', 'bool', false),
   };
+  checkDivides(file, 'd_model', c.d_model, 'encoder_attention_heads', c.encoder_attention_heads);
+  // the features are Whisper large-v2's 80-bin log-mel (SALMONN's encoder); large-v3's 128 bins are not computed
+  if (c.num_mel_bins !== 80) throw new FormatError(file, `'num_mel_bins' is ${c.num_mel_bins}; this implementation computes Whisper's 80-bin log-mel (large-v2, as SALMONN uses)`);
+  return c;
 }
 
 /**
@@ -531,12 +709,26 @@ export function parseBeatsConfig(cfg: PyValue | Obj, file = 'BEATs cfg'): BeatsC
   const out = { ...BEATS_DEFAULTS } as Record<string, unknown>;
   const ints = new Set(['input_patch_size', 'embed_dim', 'encoder_layers', 'encoder_embed_dim', 'encoder_ffn_embed_dim',
     'encoder_attention_heads', 'conv_pos', 'conv_pos_groups', 'num_buckets', 'max_distance', 'predictor_class']);
+  const ranges: Record<string, Range> = {
+    input_patch_size: { min: 1, max: 1024, also: [-1] }, embed_dim: WIDTH, encoder_layers: LAYERS, encoder_embed_dim: WIDTH,
+    encoder_ffn_embed_dim: FFN, encoder_attention_heads: HEADS, conv_pos: { min: 1, max: 4096 }, conv_pos_groups: { min: 1, max: 1 << 16 },
+    num_buckets: { min: 4, max: 1 << 16 }, predictor_class: { min: 0, max: 1 << 20 }, layer_wise_gradient_decay_ratio: { min: 0 },
+    dropout: { min: 0, max: 1 }, attention_dropout: { min: 0, max: 1 }, activation_dropout: { min: 0, max: 1 },
+    encoder_layerdrop: { min: 0, max: 1 }, dropout_input: { min: 0, max: 1 }, predictor_dropout: { min: 0, max: 1 },
+  };
   for (const [k, def] of Object.entries(BEATS_DEFAULTS)) {
     if (!(k in o)) continue;
+    if (k === 'activation_fn') { out[k] = jenum(o, file, k, ['gelu'], 'gelu'); continue; }
     const kind = typeof def === 'boolean' ? 'bool' : typeof def === 'string' ? 'str' : ints.has(k) ? 'int' : 'num';
-    out[k] = jget(o, file, k, kind, def);
+    out[k] = jget(o, file, k, kind, def, ranges[k]);
   }
-  return out as unknown as BeatsConfig;
+  const c = out as unknown as BeatsConfig;
+  // the relative position buckets take log(max_distance / max_exact): it must exceed max_exact = num_buckets / 4
+  const maxExact = Math.floor(Math.floor(c.num_buckets / 2) / 2);
+  if (!(c.max_distance > maxExact)) throw new FormatError(file, `'max_distance' must be > ${maxExact} (num_buckets / 4 with num_buckets = ${c.num_buckets}), got ${c.max_distance}`);
+  checkDivides(file, 'encoder_embed_dim', c.encoder_embed_dim, 'encoder_attention_heads', c.encoder_attention_heads);
+  checkDivides(file, 'encoder_embed_dim', c.encoder_embed_dim, 'conv_pos_groups', c.conv_pos_groups);
+  return c;
 }
 
 /** HF LlamaConfig (Vicuna). */
@@ -559,24 +751,26 @@ export interface LlamaConfig {
 }
 export function parseLlamaConfig(json: unknown, file = 'llama config.json'): LlamaConfig {
   const o = asObject(json, file);
-  const heads = jget<number>(o, file, 'num_attention_heads', 'int', 32);
-  return {
-    hidden_size: jget(o, file, 'hidden_size', 'int', 4096),
-    intermediate_size: jget(o, file, 'intermediate_size', 'int', 11008),
-    num_hidden_layers: jget(o, file, 'num_hidden_layers', 'int', 32),
+  const heads = jget<number>(o, file, 'num_attention_heads', 'int', 32, HEADS);
+  const c: LlamaConfig = {
+    hidden_size: jget(o, file, 'hidden_size', 'int', 4096, WIDTH),
+    intermediate_size: jget(o, file, 'intermediate_size', 'int', 11008, FFN),
+    num_hidden_layers: jget(o, file, 'num_hidden_layers', 'int', 32, LAYERS),
     num_attention_heads: heads,
-    num_key_value_heads: jget(o, file, 'num_key_value_heads', 'int', heads),
-    rms_norm_eps: jget(o, file, 'rms_norm_eps', 'num', 1e-6),
-    vocab_size: jget(o, file, 'vocab_size', 'int', 32000),
-    max_position_embeddings: jget(o, file, 'max_position_embeddings', 'int', 2048),
-    rope_theta: jget(o, file, 'rope_theta', 'num', 10000),
-    hidden_act: jget(o, file, 'hidden_act', 'str', 'silu'),
+    num_key_value_heads: jget(o, file, 'num_key_value_heads', 'int', heads, HEADS),
+    rms_norm_eps: jget(o, file, 'rms_norm_eps', 'num', 1e-6, { gt: 0 }),
+    vocab_size: jget(o, file, 'vocab_size', 'int', 32000, { min: 1, max: 1 << 22 }),
+    max_position_embeddings: jget(o, file, 'max_position_embeddings', 'int', 2048, POSITIONS),
+    rope_theta: jget(o, file, 'rope_theta', 'num', 10000, { gt: 0 }),
+    hidden_act: jenum(o, file, 'hidden_act', ['silu'], 'silu'),
     bos_token_id: jget(o, file, 'bos_token_id', 'int', 1),
     eos_token_id: jget(o, file, 'eos_token_id', 'int', 2),
     pad_token_id: jget(o, file, 'pad_token_id', 'int', 0),
     tie_word_embeddings: jget(o, file, 'tie_word_embeddings', 'bool', false),
     torch_dtype: jget(o, file, 'torch_dtype', 'str', 'float16'),
   };
+  checkDivides(file, 'hidden_size', c.hidden_size, 'num_attention_heads', heads);
+  return c;
 }
 
 /** HF BertConfig (the Q-Former base; SALMONN overrides num_hidden_layers = 2 and the encoder width). */
@@ -597,19 +791,21 @@ export interface BertConfig {
 }
 export function parseBertConfig(json: unknown, file = 'bert config.json'): BertConfig {
   const o = asObject(json, file);
-  return {
-    hidden_size: jget(o, file, 'hidden_size', 'int', 768),
-    num_attention_heads: jget(o, file, 'num_attention_heads', 'int', 12),
-    intermediate_size: jget(o, file, 'intermediate_size', 'int', 3072),
-    num_hidden_layers: jget(o, file, 'num_hidden_layers', 'int', 12),
-    hidden_act: jget(o, file, 'hidden_act', 'str', 'gelu'),
-    layer_norm_eps: jget(o, file, 'layer_norm_eps', 'num', 1e-12),
-    max_position_embeddings: jget(o, file, 'max_position_embeddings', 'int', 512),
-    vocab_size: jget(o, file, 'vocab_size', 'int', 30522),
-    type_vocab_size: jget(o, file, 'type_vocab_size', 'int', 2),
+  const c: BertConfig = {
+    hidden_size: jget(o, file, 'hidden_size', 'int', 768, WIDTH),
+    num_attention_heads: jget(o, file, 'num_attention_heads', 'int', 12, HEADS),
+    intermediate_size: jget(o, file, 'intermediate_size', 'int', 3072, FFN),
+    num_hidden_layers: jget(o, file, 'num_hidden_layers', 'int', 12, LAYERS),
+    hidden_act: jenum(o, file, 'hidden_act', ['gelu'], 'gelu'),
+    layer_norm_eps: jget(o, file, 'layer_norm_eps', 'num', 1e-12, { gt: 0 }),
+    max_position_embeddings: jget(o, file, 'max_position_embeddings', 'int', 512, POSITIONS),
+    vocab_size: jget(o, file, 'vocab_size', 'int', 30522, { min: 1, max: 1 << 22 }),
+    type_vocab_size: jget(o, file, 'type_vocab_size', 'int', 2, { min: 0, max: 1 << 16 }),
     initializer_range: jget(o, file, 'initializer_range', 'num', 0.02),
     hidden_dropout_prob: jget(o, file, 'hidden_dropout_prob', 'num', 0.1),
     attention_probs_dropout_prob: jget(o, file, 'attention_probs_dropout_prob', 'num', 0.1),
     position_embedding_type: jget(o, file, 'position_embedding_type', 'str', 'absolute'),
   };
+  checkDivides(file, 'hidden_size', c.hidden_size, 'num_attention_heads', c.num_attention_heads);
+  return c;
 }

@@ -60,7 +60,11 @@ export function applyKeyMap(available: Map<string, StoredTensor>, specs: KeySpec
     found.push([s.name, t]);
   }
   if (missing.length) throw new MissingKeysError(opts.file, missing);
-  if (badShapes.length) throw new ShapeError(`${opts.file}: ${badShapes.length} tensor(s) with unexpected shapes:\n  ${badShapes.join('\n  ')}`);
+  if (badShapes.length) {
+    // one line: the first few, then how many more (a config that disagrees with its checkpoint lists hundreds)
+    const shown = badShapes.slice(0, 3).join('; ') + (badShapes.length > 3 ? `; ... (${badShapes.length - 3} more)` : '');
+    throw new ShapeError(`${opts.file}: ${badShapes.length} tensor(s) with unexpected shapes (does the model's config.json match this checkpoint?): ${shown}`);
+  }
   const unexpected = [...available.keys()].filter((k) => !used.has(k) && !ignore.some((r) => r.test(k)));
   if (unexpected.length) {
     const shown = unexpected.slice(0, 20).join(', ') + (unexpected.length > 20 ? `, ... (${unexpected.length - 20} more)` : '');
@@ -114,7 +118,15 @@ export function mapWhisperEncoder(tensors: Map<string, StoredTensor>, cfg: Whisp
 // ---------------------------------------------------------------------------------------------------------
 // BEATs (torch.load(beats_path)['model'])
 
-/** Canonical names = the BEATs state-dict names; the shared relative-position table is taken from layer 0. */
+/**
+ * Canonical names = the BEATs state-dict names; the shared relative-position table is taken from layer 0.
+ * `post_extract_proj` exists only when embed_dim != encoder_embed_dim (BEATs sets it to None otherwise, and such
+ * checkpoints have no post_extract_proj.* keys).
+ */
+export function beatsHasPostExtractProj(cfg: Pick<BeatsConfig, 'embed_dim' | 'encoder_embed_dim'>): boolean {
+  return cfg.embed_dim !== cfg.encoder_embed_dim;
+}
+
 export function beatsSpecs(cfg: BeatsConfig): KeySpec[] {
   const e = cfg.encoder_embed_dim, p = cfg.embed_dim, h = cfg.encoder_attention_heads, f = cfg.encoder_ffn_embed_dim;
   const s = (name: string, shape: number[], optional = false): KeySpec => ({ name, keys: [name], shape, optional });
@@ -122,7 +134,7 @@ export function beatsSpecs(cfg: BeatsConfig): KeySpec[] {
   const specs: KeySpec[] = [
     s('patch_embedding.weight', [p, 1, ps, ps]),
     s('layer_norm.weight', [p]), s('layer_norm.bias', [p]),
-    s('post_extract_proj.weight', [e, p]), s('post_extract_proj.bias', [e]),
+    ...(beatsHasPostExtractProj(cfg) ? [s('post_extract_proj.weight', [e, p]), s('post_extract_proj.bias', [e])] : []),
     s('encoder.pos_conv.0.weight_g', [1, 1, cfg.conv_pos]),
     s('encoder.pos_conv.0.weight_v', [e, e / cfg.conv_pos_groups, cfg.conv_pos]),
     s('encoder.pos_conv.0.bias', [e]),

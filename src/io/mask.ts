@@ -108,6 +108,10 @@ export interface MaskCheckpoint {
   root: Map<unknown, PyValue>;
 }
 
+const MASK_DTYPES: ReadonlySet<string> = new Set(['f32', 'f16', 'bf16', 'f64']);
+/** Largest mask accepted: 1024 layers x 63 heads (real LLaMAs: 40 x 41 = 1640 for 13B, 80 x 65 for 70B). */
+export const MAX_MASK_LENGTH = 1 << 16;
+
 /** Reads `torch.load(p)['model']['tensor']`. */
 export async function readMaskCheckpoint(source: ByteSource): Promise<MaskCheckpoint> {
   const ck = await openTorch(source);
@@ -119,6 +123,12 @@ export async function readMaskCheckpoint(source: ByteSource): Promise<MaskCheckp
   const t = model.get('tensor');
   if (!isStoredTensor(t)) throw new FormatError(file, "mask checkpoint has no tensor at ['model']['tensor']");
   if (t.shape.length !== 1) throw new FormatError(file, `['model']['tensor'] has shape [${t.shape}], expected a 1-D vector`);
+  // AHAMask applies sigmoid to the logits, which torch refuses on integer and bool tensors (a bool mask would
+  // otherwise read as logits 0/1, i.e. every head on)
+  if (!MASK_DTYPES.has(t.dtype)) throw new FormatError(file, `['model']['tensor'] has dtype ${t.dtype}; mask logits are floating point (f32, f16, bf16 or f64)`);
+  if (t.numel > MAX_MASK_LENGTH) {
+    throw new FormatError(file, `['model']['tensor'] has ${t.numel} entries; a mask has layers x (heads + 1) entries (1640 for SALMONN-13B), at most ${MAX_MASK_LENGTH}`);
+  }
   return { file, logits: await t.toFloat32(), root };
 }
 

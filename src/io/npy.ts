@@ -1,4 +1,5 @@
 // NumPy .npy (version 1.0-3.0) reader and writer, little-endian, C order.
+import { AhamaskError } from '../errors.js';
 export type NpyArray =
   | { dtype: 'f4'; shape: number[]; data: Float32Array }
   | { dtype: 'f8'; shape: number[]; data: Float64Array }
@@ -8,10 +9,10 @@ export type NpyArray =
   | { dtype: 'u1' | 'b1'; shape: number[]; data: Uint8Array }
   | { dtype: 'i2'; shape: number[]; data: Int16Array };
 
-export class NpyError extends Error {
+/** A malformed .npy (an AhamaskError, so the CLI reports it as one line). */
+export class NpyError extends AhamaskError {
   constructor(message: string, public readonly file?: string) {
     super(file ? `${file}: ${message}` : message);
-    this.name = 'NpyError';
   }
 }
 
@@ -42,6 +43,7 @@ export function parseNpy(bytes: Uint8Array, file?: string): NpyArray {
   if (descr.startsWith('>') || !(kind in CTORS)) throw new NpyError(`unsupported dtype ${descr}`, file);
   const ctor = CTORS[kind as keyof typeof CTORS];
   const n = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(n)) throw new NpyError(`shape (${shapeStr}) is too large`, file);
   const start = hstart + hlen;
   const nbytes = n * ctor.BYTES_PER_ELEMENT;
   if (start + nbytes > bytes.length) throw new NpyError(`data needs ${nbytes} bytes, file has ${bytes.length - start}`, file);

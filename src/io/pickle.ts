@@ -8,6 +8,8 @@ import { FormatError } from '../errors.js';
 
 /** A Python tuple. */
 export class PyTuple {
+  /** Indices of items the pickle stored as floats (set by the unpickler; absent when none). */
+  floatAt?: ReadonlySet<number>;
   constructor(readonly items: PyValue[]) {}
   get length(): number {
     return this.items.length;
@@ -66,7 +68,8 @@ export type PyValue = null | boolean | number | bigint | string | Uint8Array | P
 /** An allow-listed callable: what REDUCE / NEWOBJ call with the unpickled arguments. */
 export interface PyCallable {
   readonly qualname: string;
-  call(args: PyValue[], offset: number): PyValue;
+  /** `floatAt`: indices of `args` the pickle stored as floats (see PyTuple.floatAt). */
+  call(args: PyValue[], offset: number, floatAt?: ReadonlySet<number>): PyValue;
 }
 
 function isCallable(v: unknown): v is PyCallable {
@@ -144,11 +147,27 @@ export function decodeLong(b: Uint8Array): number | bigint {
     if (b[b.length - 1] & 0x80) v -= 2 ** (8 * b.length);
     return v;
   }
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  // one hex string and one BigInt parse: linear in the length (shifting a growing BigInt byte by byte is quadratic)
+  const hex = new Array<string>(b.length);
+  for (let i = b.length - 1, j = 0; i >= 0; i--, j++) hex[j] = HEX[b[i]];
+  let v = BigInt('0x' + hex.join(''));
   if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Python's default int_max_str_digits: longer decimal literals are refused (BigInt parsing is superlinear). */
+export const MAX_INT_DIGITS = 4300;
+
+/**
+ * A float on the unpickler's stack. Floats are unboxed as soon as a container or a call takes them, except that a
+ * tuple records which of its items were floats (`PyTuple.floatAt`): torch sizes and strides must be ints, and a
+ * JS number alone cannot tell 3.0 from 3.
+ */
+class FloatBox {
+  constructor(readonly v: number) {}
+}
+const unbox = (x: unknown): unknown => (x instanceof FloatBox ? x.v : x);
 
 /**
  * Unpickles `bytes` with the restricted machine. Throws FormatError naming the file and byte offset for an unknown
@@ -205,21 +224,38 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
       return fail('invalid UTF-8 in string');
     }
   };
-  const pop = (): unknown => {
+  const popRaw = (): unknown => {
     if (stack.length === 0) fail('stack underflow');
     const v = stack.pop();
     if (v === MARK_OBJ) fail('unexpected MARK');
     return v;
   };
+  const pop = (): unknown => unbox(popRaw());
+  const tuple = (raw: unknown[]): PyTuple => {
+    let floats: Set<number> | undefined;
+    const items = raw.map((x, i) => {
+      if (!(x instanceof FloatBox)) return x as PyValue;
+      (floats ??= new Set()).add(i);
+      return x.v;
+    });
+    const t = new PyTuple(items);
+    if (floats) t.floatAt = floats;
+    return t;
+  };
   const top = (): unknown => {
     if (stack.length === 0) fail('stack underflow');
     return stack[stack.length - 1];
   };
-  const popMark = (): unknown[] => {
+  const popMarkRaw = (): unknown[] => {
     const items = stack;
     const prev = metastack.pop();
     if (!prev) fail('no MARK on the stack');
     stack = prev!;
+    return items;
+  };
+  const popMark = (): unknown[] => {
+    const items = popMarkRaw();
+    for (let i = 0; i < items.length; i++) if (items[i] instanceof FloatBox) items[i] = (items[i] as FloatBox).v;
     return items;
   };
   const memoGet = (i: number): unknown => {
@@ -247,7 +283,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
   const call = (fn: unknown, args: unknown): unknown => {
     if (!isCallable(fn)) fail('REDUCE/NEWOBJ on a value that is not an allow-listed callable');
     if (!(args instanceof PyTuple)) fail('REDUCE/NEWOBJ arguments are not a tuple');
-    return (fn as PyCallable).call((args as PyTuple).items, base + opPos);
+    return (fn as PyCallable).call((args as PyTuple).items, base + opPos, (args as PyTuple).floatAt);
   };
   const persistent = (pid: unknown): unknown => {
     if (!opts.persistentLoad) fail('persistent id found, but this file type does not allow them');
@@ -266,7 +302,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
       case OP.FRAME: u64(); break;
       case OP.STOP: {
         if (stack.length !== 1 || metastack.length) fail(`STOP with ${stack.length} value(s) on the stack and ${metastack.length} open MARK(s)`);
-        return stack[0] as PyValue;
+        return unbox(stack[0]) as PyValue;
       }
       case OP.MARK: metastack.push(stack); stack = []; break;
       case OP.POP: if (stack.length) stack.pop(); else popMark(); break;
@@ -291,6 +327,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         else if (s === '00') stack.push(false);
         else {
           if (!/^[-+]?\d+$/.test(s)) fail(`bad INT literal '${s.slice(0, 40)}'`);
+          if (s.length > MAX_INT_DIGITS) fail(`INT literal of ${s.length} digits exceeds the limit of ${MAX_INT_DIGITS} (as Python's int_max_str_digits)`);
           const b = BigInt(s);
           stack.push(b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
         }
@@ -299,6 +336,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
       case OP.LONG: {
         const s = readline().replace(/L$/, '');
         if (!/^[-+]?\d+$/.test(s)) fail(`bad LONG literal '${s.slice(0, 40)}'`);
+        if (s.length > MAX_INT_DIGITS) fail(`LONG literal of ${s.length} digits exceeds the limit of ${MAX_INT_DIGITS} (as Python's int_max_str_digits)`);
         const b = BigInt(s);
         stack.push(b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
         break;
@@ -307,10 +345,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         const s = readline();
         const v = Number(s);
         if (s.trim() === '' || (Number.isNaN(v) && !/nan/i.test(s))) fail(`bad FLOAT literal '${s.slice(0, 40)}'`);
-        stack.push(v);
+        stack.push(new FloatBox(v));
         break;
       }
-      case OP.BINFLOAT: need(8); stack.push(dv.getFloat64(pos, false)); pos += 8; break;
+      case OP.BINFLOAT: need(8); stack.push(new FloatBox(dv.getFloat64(pos, false))); pos += 8; break;
       case OP.BINUNICODE: stack.push(decodeUtf8(take(u32()))); break;
       case OP.SHORT_BINUNICODE: stack.push(decodeUtf8(take(u8()))); break;
       case OP.BINUNICODE8: stack.push(decodeUtf8(take(u64()))); break;
@@ -360,10 +398,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         break;
       }
       case OP.LIST: { const items = popMark(); stack.push(items); break; }
-      case OP.TUPLE: { const items = popMark(); stack.push(new PyTuple(items as PyValue[])); break; }
-      case OP.TUPLE1: { const a = pop(); stack.push(new PyTuple([a as PyValue])); break; }
-      case OP.TUPLE2: { const b = pop(), a = pop(); stack.push(new PyTuple([a, b] as PyValue[])); break; }
-      case OP.TUPLE3: { const c = pop(), b = pop(), a = pop(); stack.push(new PyTuple([a, b, c] as PyValue[])); break; }
+      case OP.TUPLE: { const items = popMarkRaw(); stack.push(tuple(items)); break; }
+      case OP.TUPLE1: { const a = popRaw(); stack.push(tuple([a])); break; }
+      case OP.TUPLE2: { const b = popRaw(), a = popRaw(); stack.push(tuple([a, b])); break; }
+      case OP.TUPLE3: { const c = popRaw(), b = popRaw(), a = popRaw(); stack.push(tuple([a, b, c])); break; }
       case OP.DICT: { const items = popMark(); const d = new Map(); setItems(d, items); stack.push(d); break; }
       case OP.SETITEM: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; }
       case OP.SETITEMS: { const items = popMark(); setItems(top(), items); break; }
@@ -371,7 +409,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         const items = popMark();
         const s = top();
         if (!(s instanceof PySet)) fail('ADDITEMS target is not a set');
-        (s as PySet).items.push(...(items as PyValue[]));
+        // a loop, not push(...items): 300k spread arguments overflow the call stack
+        const dst = (s as PySet).items;
+        for (const v of items) dst.push(v as PyValue);
         break;
       }
       case OP.FROZENSET: { const items = popMark(); stack.push(new PySet(items as PyValue[], true)); break; }

@@ -27,7 +27,12 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
   if (n > source.size - 8) throw new FormatError(file, `safetensors header length ${n} (at offset 0) goes beyond the file size ${source.size}`);
   if (n > MAX_HEADER) throw new FormatError(file, `safetensors header length ${n} is implausibly large`);
   if (n < 2) throw new FormatError(file, `safetensors header length ${n} is too small`);
-  const text = new TextDecoder().decode(await source.read(8, n));
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, n));
+  } catch (e) {
+    throw new FormatError(file, `safetensors header (offset 8, ${n} bytes) is not valid UTF-8 (the format requires it)`, { cause: e });
+  }
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -39,6 +44,7 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
   const dataSize = source.size - dataStart;
   const tensors = new Map<string, StoredTensor>();
   let metadata: Record<string, string> = {};
+  const ranges: Array<[number, number, string]> = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (info && typeof info === 'object') metadata = info as Record<string, string>;
@@ -59,9 +65,28 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
     if (e < b || e > dataSize) bad(`data_offsets [${b}, ${e}] are outside the data section (${dataSize} bytes after the header)`);
     if (e - b !== need) bad(`shape [${shp}] x ${dt} needs ${need} bytes, data_offsets give ${e - b}`);
     const abs = dataStart + b;
+    ranges.push([b, e, name]);
     tensors.set(name, new LazyTensor(dt, shp, contiguousStrides(shp), 0, e - b, `${file}: '${name}'`, (o, len) => source.read(abs + o, len)));
   }
+  checkCoverage(file, ranges, dataSize);
   return { file, tensors, metadata, close: async () => { await source.close?.(); } };
+}
+
+/**
+ * The format requires the tensors' byte ranges to tile the data section exactly: no overlap, no hole, nothing
+ * after the last tensor (the reference implementation refuses all three).
+ */
+function checkCoverage(file: string, ranges: Array<[number, number, string]>, dataSize: number): void {
+  ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let end = 0;
+  let prev = '';
+  for (const [b, e, name] of ranges) {
+    if (b < end) throw new FormatError(file, `tensor '${name}': data_offsets [${b}, ${e}] overlap tensor '${prev}' (which ends at ${end})`);
+    if (b > end) throw new FormatError(file, `tensor '${name}': data_offsets start at ${b}, leaving a hole of ${b - end} byte(s) after ${prev ? `tensor '${prev}'` : 'the header'}`);
+    end = e;
+    prev = name;
+  }
+  if (end !== dataSize) throw new FormatError(file, `the data section has ${dataSize} bytes but its tensors cover ${end} (the format allows no trailing bytes)`);
 }
 
 export interface ShardIndex {

@@ -67,6 +67,9 @@ function swapBytes(b: Uint8Array, size: number): void {
   }
 }
 
+/** Largest element count of a view that reads storage bytes more than once (stride 0 / overlapping strides). */
+export const MAX_OVERLAP_VIEW_ELEMENTS = 1 << 20;
+
 /**
  * A lazy tensor over `readBytes(byteOffset, length)` of its storage. Used for torch storages and safetensors.
  * The constructor validates that the view fits in the storage (`storageBytes`).
@@ -96,6 +99,12 @@ export class LazyTensor implements StoredTensor {
       const needed = (last + 1) * es;
       if (!Number.isSafeInteger(needed) || needed > storageBytes) {
         bad(`tensor of shape [${shape}] (strides [${strides}], offset ${storageOffset}, ${dtype}) needs ${needed} bytes of storage, storage has ${storageBytes}`);
+      }
+      // A stride-0 (expanded) or overlapping view reads storage bytes several times: reading it allocates
+      // numel x element size whatever the storage holds, so a few bytes can declare gigabytes. Such views are
+      // accepted only up to MAX_OVERLAP_VIEW_ELEMENTS; a checkpoint's real tensors are never overlapping.
+      if (this.numel * es > storageBytes && this.numel > MAX_OVERLAP_VIEW_ELEMENTS) {
+        bad(`tensor of shape [${shape}] (strides [${strides}]) describes ${this.numel} elements over a storage of ${storageBytes} bytes (a stride-0/overlapping view); at most ${MAX_OVERLAP_VIEW_ELEMENTS} elements are accepted for such views`);
       }
     }
   }
@@ -249,7 +258,7 @@ export async function openTorch(source: ByteSource): Promise<TorchCheckpoint> {
   const globals: Record<string, PyCallable> = {
     'torch._utils._rebuild_tensor_v2': {
       qualname: 'torch._utils._rebuild_tensor_v2',
-      call(args) {
+      call(args, _offset, floatAt) {
         const [storage, offset, size, stride, requiresGrad] = args;
         const st = storage as StorageRef;
         if (!st || typeof st !== 'object' || !('entry' in st)) throw new FormatError(file, '_rebuild_tensor_v2: first argument is not a storage');
@@ -257,9 +266,13 @@ export async function openTorch(source: ByteSource): Promise<TorchCheckpoint> {
           if (!(t instanceof PyTuple) || !t.items.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)) {
             throw new FormatError(file, `_rebuild_tensor_v2: ${what} is not a tuple of non-negative ints (storage '${st.key}')`);
           }
+          if (t.floatAt?.size) {
+            const i = [...t.floatAt][0];
+            throw new FormatError(file, `_rebuild_tensor_v2: ${what} item ${i} is the float ${t.items[i]}, torch sizes and strides are ints (storage '${st.key}')`);
+          }
           return t.items as number[];
         };
-        if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw new FormatError(file, `_rebuild_tensor_v2: bad storage offset (storage '${st.key}')`);
+        if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || floatAt?.has(1)) throw new FormatError(file, `_rebuild_tensor_v2: bad storage offset (storage '${st.key}')`);
         const es = DTYPE_SIZE[st.dtype];
         const location = `${file}: storage '${st.key}'`;
         return new LazyTensor(
@@ -283,7 +296,7 @@ export async function openTorch(source: ByteSource): Promise<TorchCheckpoint> {
     }
     const [, type, key, , numel] = pid.items;
     if (!(type instanceof StorageType)) throw new FormatError(file, `pickle: persistent id at offset ${offset} has no storage type`);
-    if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
+    if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0 || pid.floatAt?.has(4)) {
       throw new FormatError(file, `pickle: malformed storage persistent id at offset ${offset}`);
     }
     const cached = storages.get(key);
@@ -324,18 +337,45 @@ export function tensorValue(data: Float32Array | Float64Array | Int32Array | Big
   return new TensorValue(d, shape ?? [data.length], data as AnyTypedArray);
 }
 
-/** Deep copy of a tree with every StoredTensor read into a TensorValue. */
-export async function materialize(v: PyValue): Promise<PyValue> {
-  if (isStoredTensor(v)) return new TensorValue(v.dtype, v.shape.slice(), await v.read());
-  if (Array.isArray(v)) return Promise.all(v.map(materialize));
-  if (v instanceof PyTuple) return new PyTuple(await Promise.all(v.items.map(materialize)));
-  if (v instanceof Map) {
-    const out = v instanceof PyOrderedDict ? new PyOrderedDict() : new Map();
-    if (v instanceof PyOrderedDict && v.attrs) (out as PyOrderedDict).attrs = v.attrs;
-    for (const [k, x] of v) out.set(k, await materialize(x));
-    return out;
-  }
-  return v;
+/** Deepest container nesting `materialize` follows (real checkpoints nest a few levels). */
+export const MAX_PY_DEPTH = 200;
+
+/**
+ * Deep copy of a tree with every StoredTensor read into a TensorValue. A container that contains itself (a pickle
+ * can build one through the memo) or nesting deeper than MAX_PY_DEPTH is a FormatError naming `file`; a container
+ * shared by several parents is copied once per parent.
+ */
+export async function materialize(v: PyValue, file = '<pickle>'): Promise<PyValue> {
+  const onPath = new Set<object>();
+  const short = (w: string): string => (w.length > 60 ? `...${w.slice(-57)}` : w || '<root>');
+  const walk = async (x: PyValue, depth: number, where: string): Promise<PyValue> => {
+    if (isStoredTensor(x)) return new TensorValue(x.dtype, x.shape.slice(), await x.read());
+    if (!(Array.isArray(x) || x instanceof PyTuple || x instanceof Map)) return x;
+    if (onPath.has(x)) throw new FormatError(file, `${short(where)} contains itself (a cyclic pickle structure)`);
+    if (depth >= MAX_PY_DEPTH) throw new FormatError(file, `${short(where)}: containers nested deeper than ${MAX_PY_DEPTH} levels`);
+    onPath.add(x);
+    try {
+      if (Array.isArray(x)) {
+        const out: PyValue[] = [];
+        for (let i = 0; i < x.length; i++) out.push(await walk(x[i], depth + 1, `${where}[${i}]`));
+        return out;
+      }
+      if (x instanceof PyTuple) {
+        const items: PyValue[] = [];
+        for (let i = 0; i < x.items.length; i++) items.push(await walk(x.items[i], depth + 1, `${where}[${i}]`));
+        const t = new PyTuple(items);
+        if (x.floatAt) t.floatAt = x.floatAt;
+        return t;
+      }
+      const out = x instanceof PyOrderedDict ? new PyOrderedDict() : new Map();
+      if (x instanceof PyOrderedDict && x.attrs) (out as PyOrderedDict).attrs = x.attrs;
+      for (const [k, y] of x) out.set(k, await walk(y as PyValue, depth + 1, `${where}[${JSON.stringify(String(k)).slice(0, 40)}]`));
+      return out;
+    } finally {
+      onPath.delete(x);
+    }
+  };
+  return walk(v, 0, '');
 }
 
 export interface TorchSaveOptions {

@@ -7,6 +7,19 @@ export const WGSL_ERF = `fn erf_(x: f32) -> f32 {
   let t = 1.0 / (1.0 + 0.3275911 * z);
   let p = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   return s * (1.0 - p * exp(-z * z));
+}
+// A quiet NaN and +Inf at run time (as constant expressions they are shader-creation errors), built from x's bits.
+fn nan_(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) | 0x7fc00000u); }
+fn inf_(x: f32) -> f32 { return bitcast<f32>((bitcast<u32>(x) & 0u) | 0x7f800000u); }
+// torch.pow(a, p) as the CPU reference (Math.pow): a^0 = 1 (even for NaN), 0^p = 0 or +Inf, and a negative base takes
+// an integer exponent only (the sign of an odd power); any other exponent gives NaN.
+fn pow_(a: f32, p: f32) -> f32 {
+  if (p == 0.0) { return 1.0; }
+  if (a == 0.0) { return select(inf_(p), 0.0, p > 0.0); }
+  let m = pow(abs(a), p);
+  if (a > 0.0) { return m; }
+  if (trunc(p) != p) { return nan_(p); }
+  return select(m, -m, fract(p * 0.5) != 0.0);
 }`;
 
 /** Unary ops: `a` is the input; `alpha`, `beta` are scalar attributes. */
@@ -30,7 +43,8 @@ export const UNARY_WGSL: Record<string, string> = {
   siluGrad: '(1.0 / (1.0 + exp(-a))) * (1.0 + a * (1.0 - 1.0 / (1.0 + exp(-a))))',
   sigmoid: '1.0 / (1.0 + exp(-a))',
   tanh: 'tanh(clamp(a, -15.0, 15.0))',
-  powScalar: 'select(pow(abs(a), alpha) * select(1.0, -1.0, a < 0.0 && fract(alpha * 0.5) != 0.0), 1.0, alpha == 0.0)',
+  /** torch.pow(a, alpha) (pow_ above); WGSL's own pow is undefined for a ≤ 0. */
+  powScalar: 'pow_(a, alpha)',
   clamp: 'clamp(a, alpha, beta)',
 };
 

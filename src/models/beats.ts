@@ -3,7 +3,7 @@
 // relative position bias computed once (layer 0's table) and gated per layer/head/query (GRU-style gate).
 import { ShapeError } from '../errors.js';
 import type { BeatsConfig } from '../io/config.js';
-import type { WeightMap } from '../io/keymaps.js';
+import { beatsHasPostExtractProj, type WeightMap } from '../io/keymaps.js';
 import { add, affine, attention, axpy, concat, conv1d, conv2d, gather, mul, sigmoid, sum } from '../ops/index.js';
 import { Tensor, fromHost, keep, tidy } from '../tensor/tensor.js';
 import { lin, mergeHeads, norm, runLayers, splitHeads } from './nn.js';
@@ -26,7 +26,8 @@ export interface BeatsParams {
   patch: Tensor;
   patchBias: Tensor | null;
   ln: NormW;
-  proj: LinearW;
+  /** post_extract_proj, or null when embed_dim == encoder_embed_dim (BEATs has none then). */
+  proj: LinearW | null;
   posConvW: Tensor;
   posConvB: Tensor;
   encLn: NormW;
@@ -101,7 +102,7 @@ export class BeatsEncoder {
     const patch = await ld.tensor('patch_embedding.weight', 'f32');
     const patchBias = cfg.conv_bias ? await ld.tensor('patch_embedding.bias', 'f32') : null;
     const ln = await ld.norm('layer_norm', EPS);
-    const proj = await ld.linear('post_extract_proj');
+    const proj = beatsHasPostExtractProj(cfg) ? await ld.linear('post_extract_proj') : null;
     const vSt = ld.stored('encoder.pos_conv.0.weight_v');
     const wn = weightNormDim2(await ld.host('encoder.pos_conv.0.weight_g'), await vSt.toFloat32(), vSt.shape);
     const posConvW = ld.fromHost(wn, vSt.shape, 'encoder.pos_conv.0.weight');
@@ -176,7 +177,8 @@ export class BeatsEncoder {
     const Np = this.tokensFor(T);
     return tidy(() => {
       const pe = conv2d(fbank.unsqueeze(1), p.patch, p.patchBias ?? undefined, { stride: ps, padding: 0 }); // [B, E, T/16, 8]
-      return lin(norm(pe.reshape([B, pe.shape[1], Np]).transpose(1, 2), p.ln), p.proj);
+      const x = norm(pe.reshape([B, pe.shape[1], Np]).transpose(1, 2), p.ln);
+      return p.proj ? lin(x, p.proj) : x;
     });
   }
 

@@ -4,19 +4,24 @@ import { ShapeError } from '../errors.js';
 import type { LlamaConfig } from '../io/config.js';
 import type { WeightMap } from '../io/keymaps.js';
 import { attention, gather, kvAppend, kvReorder, linear, mul, rmsNorm, rope } from '../ops/index.js';
+import { QuantizedWeight, quantizeWeight, weightBytes, type LlmWeightFormat } from '../ops/quant.js';
 import { Tensor, empty, fromHost, keep, tidy } from '../tensor/tensor.js';
+import { checkpoint } from '../autograd/checkpoint.js';
 import { withLora, type LoraAdapter } from './lora.js';
 import { mergeHeads, runLayers, splitHeads } from './nn.js';
 import { Loader, disposeTree, type Target, type WeightDType } from './weights.js';
 
+/** A linear weight of the decoder: f16/f32, or quantized (int8 / q4, src/ops/quant.ts). */
+export type LlamaWeight = Tensor | QuantizedWeight;
+
 export interface LlamaLayer {
-  q: Tensor;
-  k: Tensor;
-  v: Tensor;
-  o: Tensor;
-  gate: Tensor;
-  up: Tensor;
-  down: Tensor;
+  q: LlamaWeight;
+  k: LlamaWeight;
+  v: LlamaWeight;
+  o: LlamaWeight;
+  gate: LlamaWeight;
+  up: LlamaWeight;
+  down: LlamaWeight;
   ln1: Tensor;
   ln2: Tensor;
   lora: Record<string, LoraAdapter>;
@@ -26,7 +31,7 @@ export interface LlamaParams {
   embed: Tensor;
   layers: LlamaLayer[];
   norm: Tensor;
-  lmHead: Tensor;
+  lmHead: LlamaWeight;
 }
 
 /** Per-layer head multipliers: one [H] or [B, H] f32 tensor per layer (null entries: no mask on that layer). */
@@ -38,6 +43,12 @@ export class KVCache {
   constructor(readonly k: Tensor[], readonly v: Tensor[], readonly capacity: number) {}
 
   static create(layers: number, batch: number, heads: number, capacity: number, headDim: number, target: Target): KVCache {
+    // one buffer per layer: refuse before allocating what the target cannot hold (names the sizes and the limit)
+    const bytes = batch * heads * capacity * headDim * 4;
+    const limit = target === 'cpu' ? 2 ** 31 - 1 : target.limits.maxBufferSize;
+    if (!Number.isSafeInteger(bytes) || bytes > limit) {
+      throw new ShapeError(`KV cache of ${batch} row(s) x ${heads} heads x ${capacity} positions x ${headDim} needs ${bytes} bytes per layer, more than ${target === 'cpu' ? "the CPU backend's largest tensor" : "the adapter's maxBufferSize"} (${limit}); use fewer beams or a smaller max_new_tokens`);
+    }
     const mk = (): Tensor[] => Array.from({ length: layers }, () => empty([batch, heads, capacity, headDim], 'f32', target));
     return new KVCache(mk(), mk(), capacity);
   }
@@ -67,6 +78,11 @@ export class Llama {
   get vocabSize(): number {
     return this.p.lmHead.shape[0];
   }
+  /** How the linear weights are held (fp16: checkpoint precision). */
+  get weightFormat(): LlmWeightFormat {
+    const q = this.p.layers[0]?.q;
+    return q instanceof QuantizedWeight ? q.format : 'fp16';
+  }
   get target(): Target {
     return this.p.embed.device ?? 'cpu';
   }
@@ -75,27 +91,42 @@ export class Llama {
    * map: validated Vicuna WeightMap (keymaps mapLlama: names without 'model.'); lora: adapters per layer (lora.ts).
    * Matrices keep the checkpoint precision (f16 stays f16 on the GPU) unless `dtype` says otherwise.
    */
-  static async load(map: WeightMap, cfg: LlamaConfig, target: Target, opts: { dtype?: WeightDType; lora?: Array<Record<string, LoraAdapter>>; onTensor?: (name: string, bytes: number) => void } = {}): Promise<Llama> {
+  /**
+   * `weights`: 'fp16' (default) keeps the linear weights in checkpoint precision; 'int8' quantizes the seven
+   * linears of every layer as LLM.int8 (lm_head stays 16-bit, as bitsandbytes' load_in_8bit); 'q4' quantizes
+   * them and lm_head to 4-bit groups. Quantized at load from the f16/bf16 shards, tensor by tensor. Embeddings,
+   * norms and LoRA are never quantized.
+   */
+  static async load(map: WeightMap, cfg: LlamaConfig, target: Target, opts: { dtype?: WeightDType; weights?: LlmWeightFormat; lora?: Array<Record<string, LoraAdapter>>; onTensor?: (name: string, bytes: number) => void } = {}): Promise<Llama> {
     const ld = new Loader(map, target, opts.dtype ?? 'keep', opts.onTensor);
+    const fmt = opts.weights ?? 'fp16';
+    const lin = async (name: string, quantize = fmt !== 'fp16'): Promise<LlamaWeight> => {
+      if (!quantize || fmt === 'fp16') return ld.tensor(name);
+      const st = ld.stored(name);
+      const q = quantizeWeight(await st.toFloat32(), st.shape, fmt, target);
+      q.packed.name = name;
+      opts.onTensor?.(name, weightBytes('fp16', st.shape[0], st.shape[1]));
+      return q;
+    };
     const embed = await ld.tensor('embed_tokens.weight');
     const layers: LlamaLayer[] = [];
     for (let i = 0; i < cfg.num_hidden_layers; i++) {
       const L = `layers.${i}.`;
       layers.push({
-        q: await ld.tensor(L + 'self_attn.q_proj.weight'),
-        k: await ld.tensor(L + 'self_attn.k_proj.weight'),
-        v: await ld.tensor(L + 'self_attn.v_proj.weight'),
-        o: await ld.tensor(L + 'self_attn.o_proj.weight'),
-        gate: await ld.tensor(L + 'mlp.gate_proj.weight'),
-        up: await ld.tensor(L + 'mlp.up_proj.weight'),
-        down: await ld.tensor(L + 'mlp.down_proj.weight'),
+        q: await lin(L + 'self_attn.q_proj.weight'),
+        k: await lin(L + 'self_attn.k_proj.weight'),
+        v: await lin(L + 'self_attn.v_proj.weight'),
+        o: await lin(L + 'self_attn.o_proj.weight'),
+        gate: await lin(L + 'mlp.gate_proj.weight'),
+        up: await lin(L + 'mlp.up_proj.weight'),
+        down: await lin(L + 'mlp.down_proj.weight'),
         ln1: await ld.tensor(L + 'input_layernorm.weight', 'f32'),
         ln2: await ld.tensor(L + 'post_attention_layernorm.weight', 'f32'),
         lora: opts.lora?.[i] ?? {},
       });
     }
     const norm = await ld.tensor('norm.weight', 'f32');
-    const lmHead = map.has('lm_head.weight') ? await ld.tensor('lm_head.weight') : embed;
+    const lmHead = map.has('lm_head.weight') ? await lin('lm_head.weight', fmt === 'q4') : embed;
     return new Llama(cfg, { embed, layers, norm, lmHead });
   }
 
@@ -133,7 +164,7 @@ export class Llama {
    * Decoder forward over inputs_embeds x [B, T, d] at positions start..start+T-1 (start = cache.length with a cache).
    * Returns the final hidden states [B, T, d] (after the final RMSNorm).
    */
-  hidden(x: Tensor, opts: { cache?: KVCache | null; headMasks?: HeadMasks; cacheRows?: number } = {}): Tensor {
+  hidden(x: Tensor, opts: { cache?: KVCache | null; headMasks?: HeadMasks; cacheRows?: number; checkpointLayers?: boolean } = {}): Tensor {
     const { cfg, p } = this;
     const [B, T, d] = x.shape;
     if (x.rank !== 3 || d !== cfg.hidden_size) throw new ShapeError(`LLaMA: inputs_embeds must be [B, T, ${cfg.hidden_size}], got [${x.shape}]`);
@@ -143,10 +174,13 @@ export class Llama {
     const H = cfg.num_attention_heads;
     const masks = opts.headMasks ?? null;
     if (masks && masks.length !== cfg.num_hidden_layers) throw new ShapeError(`LLaMA: ${masks.length} head masks for ${cfg.num_hidden_layers} layers`);
-    const pos = this.positions(start, T);
+    const pos0 = this.positions(start, T);
     const ropeOpts = { maxPosition: start + T - 1 };
-    const out = runLayers(x, p.layers, (x, L, li) =>
+    const ckpt = !!opts.checkpointLayers && !cache;
+    const layer = (x: Tensor, L: LlamaLayer, li: number, mask: Tensor | null): Tensor =>
       tidy(() => {
+        // a recomputed (checkpointed) layer runs after this call has returned: it takes its own positions view
+        const pos = ckpt ? this.positions(start, T) : pos0;
         const h = rmsNorm(x, L.ln1, cfg.rms_norm_eps);
         const q = rope(splitHeads(withLora(h, linear(h, L.q), L.lora.q_proj), H), pos, cfg.rope_theta, ropeOpts);
         const k = rope(splitHeads(withLora(h, linear(h, L.k), L.lora.k_proj), H), pos, cfg.rope_theta, ropeOpts);
@@ -161,14 +195,20 @@ export class Llama {
           kAll = kvAppend(ck, k, start);
           vAll = kvAppend(cv, v, start);
         }
-        const a = attention(q, kAll, vAll, { causal: true, queryOffset: start, headMask: masks?.[li] ?? undefined });
+        const a = attention(q, kAll, vAll, { causal: true, queryOffset: start, headMask: mask ?? undefined });
         const x1 = linear(mergeHeads(a), L.o, undefined, { residual: x });
         const h2 = rmsNorm(x1, L.ln2, cfg.rms_norm_eps);
         const g = mul(linear(h2, L.gate, undefined, { activation: 'silu' }), linear(h2, L.up));
         return linear(g, L.down, undefined, { residual: x1 });
-      }),
-    );
-    pos.dispose();
+      });
+    // Activation checkpointing (training without a cache): only each layer's input is kept for backward and the
+    // layer is recomputed there, so memory holds one layer's activations instead of all of them.
+    const out = runLayers(x, p.layers, (x, L, li) => {
+      const mask = masks?.[li] ?? null;
+      if (!ckpt) return layer(x, L, li, mask);
+      return checkpoint((xi: Tensor, mi?: Tensor) => layer(xi, L, li, mi ?? null), mask ? [x, mask] : [x]);
+    });
+    pos0.dispose();
     if (cache) cache.length = start + T;
     const y = rmsNorm(out, p.norm, cfg.rms_norm_eps);
     if (out !== x) out.dispose();

@@ -4,12 +4,13 @@ import { AhamaskError, FormatError, ShapeError } from '../errors.js';
 import { readAll, readText, type ByteSource, type Directory } from '../io/bytes.js';
 import { openCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import {
-  parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, parseWhisperPreprocessorConfig, resolvePath,
+  configKeyError, parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, parseWhisperPreprocessorConfig, resolvePath,
   type BeatsConfig, type BertConfig, type GenerateConfig, type LlamaConfig, type SalmonnModelConfig, type Warn, type WhisperConfig,
 } from '../io/config.js';
 import { beatsSpecs, llamaSpecs, mapBeats, mapLlama, mapSalmonn, mapWhisperEncoder, salmonnKeyConfig, salmonnSpecs, whisperEncoderSpecs, type KeySpec, type WeightMap } from '../io/keymaps.js';
 import { evaluatePyPercentOn, headMask as thresholdMask, inferMaskLayout, readMaskCheckpoint } from '../io/mask.js';
 import { argmax, concat, layerNorm, linear } from '../ops/index.js';
+import { Q4_GROUP, llmWeightFormatOf, weightBytes, type LlmWeightFormat } from '../ops/quant.js';
 import { Tensor, fromHost, tidy, zeros } from '../tensor/tensor.js';
 import { BeatsEncoder, beatsValidTokens } from './beats.js';
 import { beatsFbankBatch, whisperLogMel, whisperWindow, WHISPER_N_MELS, WHISPER_WINDOW_30S, type WhisperWindow } from './features.js';
@@ -96,9 +97,16 @@ export const QFORMER_LAYERS = 2;
 
 export function salmonnArchitecture(c: SalmonnConfigs): SalmonnArchitecture {
   const frames = c.whisper.max_source_positions;
-  const g = windowGeometry(frames, c.model.second_per_window, c.model.second_stride);
-  if (!c.model.window_level_Qformer) throw new AhamaskError('only the window-level Q-Former (window_level_Qformer: True) is supported');
-  if (!c.model.use_speech_Qformer) throw new AhamaskError('use_speech_Qformer: False is not supported');
+  let g: ReturnType<typeof windowGeometry>;
+  try {
+    g = windowGeometry(frames, c.model.second_per_window, c.model.second_stride);
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    // name the key: the window and the stride must each cover at least one of Whisper's frames, the window at most all
+    const frames30 = (sec: number): number => (frames * sec) / 30;
+    const key = frames30(c.model.second_per_window) < 0.5 || c.model.second_per_window > 30 ? 'second_per_window' : 'second_stride';
+    throw configKeyError(c.model, key, `= ${c.model[key]} s is ${frames30(c.model[key]).toPrecision(3)} of Whisper's ${frames} frames per 30 s; it must round to at least one frame: more than ${30 / frames / 2} s (and at most 30 s)`);
+  }
   const kc = salmonnKeyConfig({ whisper: c.whisper, beats: c.beats, bert: c.bert, llama: c.llama, model: c.model });
   return {
     configs: c,
@@ -119,50 +127,175 @@ export function salmonnArchitecture(c: SalmonnConfigs): SalmonnArchitecture {
   };
 }
 
-/** Weight bytes on the device per part (Vicuna in its checkpoint dtype, the rest f32) and activation peaks. */
+/** Weight bytes on the device per part (Vicuna in its checkpoint dtype or quantized, the rest f32) and activation peaks. */
 export interface MemoryEstimate {
+  mode: 'inference' | 'training';
+  llmWeights: LlmWeightFormat;
   weights: { whisper: number; beats: number; salmonn: number; llama: number; total: number };
   /** Largest transient activation set while encoding one 30 s clip (bytes). */
   encoderPeak: number;
-  /** KV cache for generation (bytes). */
+  /** KV cache for generation (bytes; 0 in training). */
   kvCache: number;
-  /** Weights + max(encoder transient, KV cache + logits): the computed peak GPU memory. */
+  /** Inference: prefill activations and logits; training: activations kept for backward plus the recomputed layer, logits and their gradient. */
+  llmTransient: number;
+  /** Weights + max(encoder transient, KV cache + LLM transient): the computed peak GPU memory. */
   gpuPeak: number;
-  /** Host: the largest single tensor read from a checkpoint at a time plus the decoded audio/features. */
+  /** Host: the largest single tensor read from a checkpoint at a time (quantized: its f32 copy and packed words) plus the decoded audio/features (training: plus the 1 GiB speech cache). */
   hostPeak: number;
 }
 
-export function memoryEstimate(a: SalmonnArchitecture, opts: { batch?: number; numBeams?: number; maxNewTokens?: number; promptTokens?: number; llamaBytesPerParam?: number } = {}): MemoryEstimate {
-  const B = opts.batch ?? 1, nb = opts.numBeams ?? 4, maxNew = opts.maxNewTokens ?? 100;
+export interface MemoryEstimateOptions {
+  /** Inference: items per batch (batch_size_eval); training: batch_size_train. */
+  batch?: number;
+  numBeams?: number;
+  maxNewTokens?: number;
+  promptTokens?: number;
+  /** Bytes per Vicuna parameter when `llmWeights` is not given (legacy: 2). */
+  llamaBytesPerParam?: number;
+  /** fp16 / int8 / q4 (src/ops/quant.ts layouts; q4 also quantizes lm_head, int8 keeps it 16-bit). */
+  llmWeights?: LlmWeightFormat;
+  mode?: 'inference' | 'training';
+  /** Training: target text tokens per item incl. </s> (default 32). */
+  targetTokens?: number;
+  /** Training: per-layer activation checkpointing (default: on for int8/q4, as `ahamask train` does). */
+  checkpointLayers?: boolean;
+}
+
+const LLAMA_LINEAR = /^(layers\.\d+\.(self_attn|mlp)\.\w+_proj|lm_head)\.weight$/;
+
+export function memoryEstimate(a: SalmonnArchitecture, opts: MemoryEstimateOptions = {}): MemoryEstimate {
+  const mode = opts.mode ?? 'inference';
+  const training = mode === 'training';
+  const B = opts.batch ?? 1, nb = training ? 1 : opts.numBeams ?? 4, maxNew = opts.maxNewTokens ?? 100;
+  const fmt = opts.llmWeights ?? 'fp16';
   const c = a.configs;
-  const numel = (s: KeySpec[]): number => s.reduce((acc, k) => acc + (k.optional ? 0 : (k.shape ?? [0]).reduce((x, y) => x * y, 1)), 0);
-  const largest = (s: KeySpec[]): number => s.reduce((acc, k) => Math.max(acc, (k.shape ?? [0]).reduce((x, y) => x * y, 1)), 0);
+  const size = (k: KeySpec): number => (k.shape ?? [0]).reduce((x, y) => x * y, 1);
+  const numel = (s: KeySpec[]): number => s.reduce((acc, k) => acc + (k.optional ? 0 : size(k)), 0);
+  const largest = (s: KeySpec[]): number => s.reduce((acc, k) => Math.max(acc, size(k)), 0);
   const lb = opts.llamaBytesPerParam ?? 2;
+  let llama = numel(a.specs.llama) * lb;
+  if (opts.llmWeights) {
+    llama = 0;
+    for (const k of a.specs.llama) {
+      if (k.optional) continue;
+      const lin = LLAMA_LINEAR.test(k.name) && k.shape?.length === 2;
+      const f: LlmWeightFormat = lin && (fmt === 'q4' || (fmt === 'int8' && k.name !== 'lm_head.weight')) ? fmt : 'fp16';
+      // norms are uploaded as f32 (4 bytes), everything else 16-bit or quantized
+      llama += lin ? weightBytes(f, k.shape![0], k.shape![1], Q4_GROUP) : k.name.endsWith('norm.weight') ? 4 * size(k) : 2 * size(k);
+    }
+  }
   const w = {
     whisper: numel(a.specs.whisper) * 4,
     beats: numel(a.specs.beats) * 4,
     salmonn: numel(a.specs.salmonn) * 4,
-    llama: numel(a.specs.llama) * lb,
+    llama,
     total: 0,
   };
   w.total = w.whisper + w.beats + w.salmonn + w.llama;
+  // training encodes one utterance at a time (--speech-batching utterance) and caches the embeddings
+  const Be = training ? 1 : B;
   const d = c.whisper.d_model, T = a.frames, Hw = c.whisper.encoder_attention_heads;
   // Whisper: conv1 output at 3000 frames, residual stream + qkv + ffn, attention probabilities per head block
-  const whisperPeak = 4 * B * (2 * T * d + 4 * T * d + T * c.whisper.encoder_ffn_dim + Hw * T * T);
+  const whisperPeak = 4 * Be * (2 * T * d + 4 * T * d + T * c.whisper.encoder_ffn_dim + Hw * T * T);
   let beatsPeak = 0;
   if (c.beats) {
     const Np = 1496, De = c.beats.encoder_embed_dim, He = c.beats.encoder_attention_heads;
     // cached [H, Np, Np] position bias (+ its gather transient at first use) and one item's gated bias at a time
-    beatsPeak = 4 * B * (2998 * 128 + 6 * Np * De + Np * c.beats.encoder_ffn_embed_dim) + 3 * 4 * He * Np * Np;
+    beatsPeak = 4 * Be * (2998 * 128 + 6 * Np * De + Np * c.beats.encoder_ffn_embed_dim) + 3 * 4 * He * Np * Np;
   }
-  const encoderPeak = Math.max(whisperPeak, beatsPeak) + 4 * B * T * (a.encoderWidth + d);
-  const L = c.llama.num_hidden_layers, Hl = c.llama.num_attention_heads, hd = c.llama.hidden_size / Hl;
-  const ctx = (opts.promptTokens ?? 18) + a.speechTokens + maxNew;
-  const kvCache = 2 * L * B * nb * Hl * ctx * hd * 4;
-  const prefill = 4 * B * nb * ctx * (4 * c.llama.hidden_size + 2 * c.llama.intermediate_size) + 4 * B * nb * c.llama.vocab_size;
-  const gpuPeak = w.total + Math.max(encoderPeak, kvCache + prefill);
-  const hostPeak = Math.max(largest(a.specs.llama) * lb, largest(a.specs.whisper) * 4) * 2 + B * (480000 * 8 + 80 * 3000 * 4 + 2998 * 128 * 4);
-  return { weights: w, encoderPeak, kvCache, gpuPeak, hostPeak };
+  const encoderPeak = Math.max(whisperPeak, beatsPeak) + 4 * Be * T * (a.encoderWidth + d);
+  const L = c.llama.num_hidden_layers, Hl = c.llama.num_attention_heads, dl = c.llama.hidden_size, hd = dl / Hl, I = c.llama.intermediate_size, V = c.llama.vocab_size;
+  // quantized backward dequantizes up to 32 MiB (f32) of a weight at a time
+  const linMax = a.specs.llama.filter((k) => LLAMA_LINEAR.test(k.name)).reduce((m, k) => Math.max(m, size(k)), 0);
+  const dequantChunk = fmt === 'fp16' ? 0 : Math.min(32 * 2 ** 20, 4 * linMax);
+  let kvCache = 0, llmTransient: number;
+  if (!training) {
+    const ctx = (opts.promptTokens ?? 18) + a.speechTokens + maxNew;
+    kvCache = 2 * L * B * nb * Hl * ctx * hd * 4;
+    llmTransient = 4 * B * nb * ctx * (4 * dl + 2 * I) + 4 * B * nb * V;
+  } else {
+    const S = 1 + (opts.promptTokens ?? 18) + a.speechTokens + (opts.targetTokens ?? 32);
+    const R = B * S;
+    // f32 kept for backward per row and layer: norm inputs, q/k/v, attention output, gate/up outputs and
+    // their product, the MLP input (about 10·d + 3·I values), plus the attention probabilities
+    const layerActs = 4 * R * (10 * dl + 3 * I) + 4 * B * Hl * S * S;
+    const ckpt = opts.checkpointLayers ?? fmt !== 'fp16';
+    const kept = ckpt ? L * 4 * R * dl + layerActs : L * layerActs;
+    // logits of the target positions, their softmax and gradient
+    const logits = 3 * 4 * B * (opts.targetTokens ?? 32) * V;
+    llmTransient = kept + logits + dequantChunk;
+  }
+  const gpuPeak = w.total + Math.max(encoderPeak, kvCache + llmTransient);
+  // quantizing: the f16 shard bytes, their f32 copy and the packed words of one tensor
+  const quantHost = fmt === 'fp16' ? 0 : linMax * (2 + 4 + 1);
+  const hostPeak = Math.max(largest(a.specs.llama) * lb * 2, largest(a.specs.whisper) * 4 * 2, quantHost) + Be * (480000 * 8 + 80 * 3000 * 4 + 2998 * 128 * 4) + (training ? 2 ** 30 : 0);
+  return { mode, llmWeights: fmt, weights: w, encoderPeak, kvCache, llmTransient, gpuPeak, hostPeak };
+}
+
+/** The CPU backend's largest single tensor (host typed arrays; one KV cache layer is one tensor). */
+export const CPU_MAX_TENSOR_BYTES = 2 ** 31 - 1;
+
+/** The largest single buffer `target` can hold, and what that limit is called. */
+export function tensorByteLimit(target: Target): { limit: number; name: string } {
+  return target === 'cpu'
+    ? { limit: CPU_MAX_TENSOR_BYTES, name: 'the CPU backend\'s largest tensor' }
+    : { limit: target.limits.maxBufferSize, name: 'the adapter\'s maxBufferSize' };
+}
+
+export interface KvCacheFit {
+  /** One layer's K (or V) cache: rows x heads x capacity x head_dim x 4 bytes. */
+  layerBytes: number;
+  /** Every layer's K and V. */
+  totalBytes: number;
+  limit: number;
+  limitName: string;
+  fits: boolean;
+  /** The most beams that fit at this length (0: not even one). */
+  maxBeams: number;
+  /** The most new tokens that fit with these beams (0: none). */
+  maxNewTokens: number;
+}
+
+/**
+ * Whether generation's KV cache fits the target: each layer's cache is one buffer of batch x beams x heads x
+ * (prompt + max_new_tokens + 1) x head_dim f32 values, which must not exceed the largest buffer the target allows.
+ */
+export function kvCacheFit(llama: LlamaConfig, target: Target, o: { batch: number; numBeams: number; maxNewTokens: number; promptTokens: number }): KvCacheFit {
+  const H = llama.num_attention_heads, hd = llama.hidden_size / H;
+  const perToken = H * hd * 4;
+  const cap = o.promptTokens + o.maxNewTokens + 1;
+  const layerBytes = o.batch * o.numBeams * cap * perToken;
+  const { limit, name } = tensorByteLimit(target);
+  return {
+    layerBytes, totalBytes: 2 * llama.num_hidden_layers * layerBytes, limit, limitName: name, fits: layerBytes <= limit,
+    maxBeams: Math.floor(limit / (o.batch * cap * perToken)),
+    maxNewTokens: Math.max(0, Math.floor(limit / (o.batch * o.numBeams * perToken)) - o.promptTokens - 1),
+  };
+}
+
+/**
+ * Checks a decode config's `generate` section against the loaded model before any item runs: the KV cache of
+ * batch_size_eval x num_beams rows over the prompt (`prompt` in the template), speech tokens and max_new_tokens
+ * must fit the target.
+ * A FormatError names the config file, the key, what it needs, the limit and what would fit.
+ */
+export function checkGenerateConfig(model: Salmonn, gen: GenerateConfig, batch: number, prompt = ''): void {
+  // [BOS] + the templated prompt around the speech tokens, as wrapPrompt builds it (interactive prompts are not
+  // known in advance: their length is checked again when the cache is created)
+  const ids = model.promptIds(prompt);
+  const promptTokens = 1 + ids.before.length + model.arch.speechTokens + ids.after.length;
+  const fit = kvCacheFit(model.configs.llama, model.target, { batch, numBeams: gen.num_beams, maxNewTokens: gen.max_new_tokens, promptTokens });
+  if (fit.fits) return;
+  const est = memoryEstimate(model.arch, { batch, numBeams: gen.num_beams, maxNewTokens: gen.max_new_tokens, promptTokens });
+  const need = `needs a KV cache of ${gib(fit.layerBytes)} per layer (${gib(fit.totalBytes)} in all, ${gib(est.gpuPeak)} peak with the weights) for ${batch} item(s) x ${gen.num_beams} beam(s) x up to ${promptTokens + gen.max_new_tokens + 1} positions; ${fit.limitName} is ${gib(fit.limit)}`;
+  if (fit.maxBeams >= 1 && fit.maxBeams < gen.num_beams) {
+    throw configKeyError(gen, 'num_beams', `= ${gen.num_beams} ${need}: at most ${fit.maxBeams} beam(s) fit with max_new_tokens ${gen.max_new_tokens}`);
+  }
+  throw configKeyError(gen, 'max_new_tokens', `= ${gen.max_new_tokens} ${need}: at most ${fit.maxNewTokens} new token(s) fit with ${gen.num_beams} beam(s)`);
+}
+
+function gib(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -209,6 +342,11 @@ export interface SalmonnLoadOptions {
   cwd?: string;
   /** 'keep' (default): checkpoint precision (Vicuna fp16 stays fp16 on the GPU). */
   weightDType?: WeightDType;
+  /**
+   * The LLM's linear weights: 'fp16' (checkpoint precision), 'int8' (LLM.int8, as `low_resource: True`) or 'q4'
+   * (4-bit groups); overrides the config (default: `model.llm_weight_format`, else int8 when `low_resource`).
+   */
+  llmWeights?: LlmWeightFormat;
   onProgress?: (p: LoadProgress) => void;
   warn?: Warn;
 }
@@ -306,7 +444,13 @@ export class Salmonn {
 
   /** Reads and checks a mask checkpoint against the LLM config: L x (H + 1) entries, else a ShapeError. */
   static async readMask(fs: Directory, path: string, llama: LlamaConfig): Promise<Float32Array> {
-    if (!(await fs.exists(path))) throw new FormatError(path, 'mask checkpoint not found');
+    if (!(await fs.exists(path))) {
+      // exists() is false for a directory, FIFO or device too: open() says which (a missing file stays "not found")
+      await fs.open(path).then((x) => x.close?.(), (e: unknown) => {
+        if (e instanceof FormatError && /not a regular file/.test(e.message)) throw e;
+      });
+      throw new FormatError(path, 'mask checkpoint not found');
+    }
     const src = await fs.open(path);
     try {
       const m = await readMaskCheckpoint(src);
@@ -404,7 +548,7 @@ export class Salmonn {
         proj: await ld.linear('speech_llama_proj'),
       };
       const lora = model.lora ? await loadLora(sMap, configs.llama.num_hidden_layers, { rank: model.lora_rank, alpha: model.lora_alpha }, target, on('salmonn')) : undefined;
-      const llama = await Llama.load(lMap, configs.llama, target, { dtype, lora, onTensor: on('llama') });
+      const llama = await Llama.load(lMap, configs.llama, target, { dtype, lora, weights: opts.llmWeights ?? llmWeightFormatOf(model), onTensor: on('llama') });
       progress('done', done, total);
       const s = new Salmonn(arch, whisper, beats, qformer, llama, tokenizer, p, maskLogits, probThreshold);
       if (opts.mask && 'multipliers' in opts.mask) s.defaultMasks = s.headMasks(opts.mask);

@@ -163,16 +163,22 @@ class Reader {
         this.pos += 4;
         return;
       case WIRE_SGROUP: {
+        // iterative: 100k nested groups would overflow the call stack if each level recursed
         const at = this.pos;
-        for (;;) {
-          if (this.done()) this.fail(`unterminated group (field ${field})`, at);
+        const open = [field];
+        while (open.length) {
+          if (this.done()) this.fail(`unterminated group (field ${open[open.length - 1]}, ${open.length} level(s) open)`, at);
           const [f, w] = this.tag();
           if (w === WIRE_EGROUP) {
-            if (f !== field) this.fail(`end of group ${f} inside group ${field}`);
-            return;
+            const g = open.pop()!;
+            if (f !== g) this.fail(`end of group ${f} inside group ${g}`);
+          } else if (w === WIRE_SGROUP) {
+            open.push(f);
+          } else {
+            this.skip(f, w);
           }
-          this.skip(f, w);
         }
+        return;
       }
       case WIRE_EGROUP:
         this.fail(`unexpected end of group ${field}`);

@@ -3,6 +3,7 @@
 import { MissingKeysError } from '../errors.js';
 import type { WeightMap } from '../io/keymaps.js';
 import type { StoredTensor } from '../io/torch.js';
+import { QuantizedWeight } from '../ops/quant.js';
 import type { Device } from '../tensor/device.js';
 import { Tensor, fromF16, fromHost } from '../tensor/tensor.js';
 
@@ -75,7 +76,7 @@ export class Loader {
 
 /** Disposes every Tensor reachable from a plain object/array tree (model parameter trees). */
 export function disposeTree(v: unknown): void {
-  if (v instanceof Tensor) v.dispose();
+  if (v instanceof Tensor || v instanceof QuantizedWeight) v.dispose();
   else if (Array.isArray(v)) for (const x of v) disposeTree(x);
   else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) disposeTree(x);
 }

@@ -1,5 +1,6 @@
 // Node adapter for files: a lazy ByteSource over a file handle, directories, atomic writes.
-import { open, stat, rename, unlink, mkdir, readFile } from 'node:fs/promises';
+import { open, stat, lstat, rename, unlink, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, basename, join, resolve, isAbsolute } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,18 +21,8 @@ export class FileSource implements ByteSource {
   private constructor(readonly name: string, readonly size: number, private readonly fh: FileHandle) {}
 
   static async open(path: string): Promise<FileSource> {
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'r');
-    } catch (e) {
-      throw new FormatError(path, `cannot open: ${(e as Error).message}`, { cause: e });
-    }
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      await fh.close();
-      throw new FormatError(path, 'not a regular file');
-    }
-    return new FileSource(path, st.size, fh);
+    const fh = await openRegular(path);
+    return new FileSource(path, (await fh.stat()).size, fh);
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -57,6 +48,42 @@ export class FileSource implements ByteSource {
   }
 }
 
+/** What a path is when it is not a regular file, for messages. */
+function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isSymbolicLink(): boolean }): string {
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device'
+    : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+}
+
+/**
+ * Opens `path` for reading only when it is a regular file: a directory, FIFO, device (/dev/zero) or socket is refused
+ * before any read, so no read is unbounded and none blocks. O_NONBLOCK keeps open() itself from waiting for a FIFO's
+ * writer (it has no effect on regular files); the type is checked again on the open handle.
+ */
+async function openRegular(path: string): Promise<FileHandle> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw new FormatError(path, `cannot open: ${(e as Error).message}`, { cause: e });
+  }
+  if (!st.isFile()) throw new FormatError(path, `is ${kindOf(st)}, not a regular file`);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw new FormatError(path, `cannot open: ${(e as Error).message}`, { cause: e });
+  }
+  const st2 = await fh.stat();
+  if (!st2.isFile()) {
+    await fh.close();
+    throw new FormatError(path, `is ${kindOf(st2)}, not a regular file`);
+  }
+  return fh;
+}
+
+/** Largest file `readFileBytes` reads whole (configs, JSON, masks, audio clips, tokenizers). */
+export const MAX_WHOLE_FILE = 2 ** 31 - 1;
+
 /** Opens a file as a lazy ByteSource. */
 export function openFile(path: string): Promise<FileSource> {
   return FileSource.open(path);
@@ -73,12 +100,13 @@ export async function withFile<T>(path: string, fn: (src: FileSource) => Promise
 }
 
 /** Reads a whole file into memory (small files: configs, JSON, masks). */
-export async function readFileBytes(path: string): Promise<Uint8Array> {
+export async function readFileBytes(path: string, maxBytes = MAX_WHOLE_FILE): Promise<Uint8Array> {
+  const src = await FileSource.open(path);
   try {
-    const b = await readFile(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (e) {
-    throw new FormatError(path, `cannot read: ${(e as Error).message}`, { cause: e });
+    if (src.size > maxBytes) throw new FormatError(path, `is ${src.size} bytes, more than the ${maxBytes} this reader accepts`);
+    return await src.read(0, src.size);
+  } finally {
+    await src.close();
   }
 }
 
@@ -122,13 +150,78 @@ export function openDirectory(path: string): Directory {
   return new NodeDirectory(resolve(path));
 }
 
+/** Output under procfs, sysfs or devfs is refused (/dev/shm, a tmpfs, is allowed). */
+function refusePseudoFs(path: string): void {
+  const abs = resolve(path);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(abs) && !/^\/dev\/shm\//.test(abs)) throw new FormatError(path, `refusing to write under /${abs.split('/')[1]} (not a place for output files)`);
+}
+
+/**
+ * An early check of an output destination (before hours of work): `kind` 'file' refuses an existing directory,
+ * device, FIFO or socket at `path`; 'dir' refuses an existing non-directory; both refuse /proc, /sys and /dev.
+ * The writers check again when they write.
+ */
+export async function checkOutputPath(path: string, kind: 'file' | 'dir'): Promise<void> {
+  refusePseudoFs(path);
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw new FormatError(path, `cannot write there: ${(e as Error).message}`, { cause: e });
+  }
+  if (!st) {
+    // the nearest existing folder above must be a directory (mkdir -p creates the rest)
+    let up = dirname(resolve(path));
+    for (;;) {
+      const u = await stat(up).catch(() => null);
+      if (u) {
+        if (!u.isDirectory()) throw new FormatError(path, `cannot write there: ${up} is ${kindOf(u)}, not a directory`);
+        return;
+      }
+      if (dirname(up) === up) return;
+      up = dirname(up);
+    }
+  }
+  if (kind === 'file' && !st.isFile()) throw new FormatError(path, `exists and is ${kindOf(st)}; refusing to replace it with a file`);
+  if (kind === 'dir' && !st.isDirectory()) throw new FormatError(path, `exists and is ${kindOf(st)}, not a directory for the outputs`);
+}
+
+/**
+ * Refuses a destination that a rename would destroy or that cannot hold a file: an existing directory, device,
+ * FIFO or socket at `path` (running as root, a rename over /dev/null replaces the device node), a folder that is
+ * not a directory, or a pseudo file system (procfs, sysfs) where writes never complete.
+ */
+export async function checkWritableDestination(path: string, dir: string): Promise<void> {
+  refusePseudoFs(path);
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw new FormatError(path, `cannot check the destination: ${(e as Error).message}`, { cause: e });
+  }
+  if (st && !st.isFile() && !st.isSymbolicLink()) throw new FormatError(path, `exists and is ${kindOf(st)}; refusing to replace it with a file`);
+  if (st?.isSymbolicLink()) {
+    // the rename replaces the link itself; refuse when it points at something that is not a regular file
+    const target = await stat(path).catch(() => null);
+    if (target && !target.isFile()) throw new FormatError(path, `is a symbolic link to ${kindOf(target)}; refusing to replace it with a file`);
+  }
+  const d = await stat(dir).catch(() => null);
+  if (!d || !d.isDirectory()) throw new FormatError(path, `its folder ${dir} is not a directory`);
+}
+
 /**
  * Writes `data` atomically: a temp file in the same directory, fsync, rename over `path` (and fsync the
  * directory where the platform allows). Readers never see a partial file.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const dir = dirname(resolve(path));
-  await mkdir(dir, { recursive: true });
+  refusePseudoFs(path);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new FormatError(path, `cannot create its folder: ${(e as Error).message}`, { cause: e });
+  }
+  await checkWritableDestination(path, dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   let fh: FileHandle | undefined;
@@ -137,16 +230,21 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     let off = 0;
     while (off < bytes.length) {
       const { bytesWritten } = await fh.write(bytes, off, Math.min(MAX_CHUNK, bytes.length - off), off);
+      // a file system that accepts nothing (procfs, a full pseudo file) would otherwise loop forever
+      if (bytesWritten <= 0) throw new FormatError(path, `writing stopped at byte ${off} of ${bytes.length} (the file system accepts no more data)`);
       off += bytesWritten;
     }
     await fh.sync();
     await fh.close();
     fh = undefined;
+    // checked again right before the rename: something may have appeared at `path` meanwhile
+    await checkWritableDestination(path, dir);
     await rename(tmp, path);
   } catch (e) {
     if (fh) await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
-    throw e;
+    if (e instanceof FormatError) throw e;
+    throw new FormatError(path, `cannot write: ${(e as Error).message}`, { cause: e });
   }
   try {
     const d = await open(dir, 'r');

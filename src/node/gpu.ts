@@ -1,6 +1,6 @@
 // Node adapter: a WebGPU Device through Dawn (npm `webgpu`).
 import { create, globals } from 'webgpu';
-import { Device, DeviceOptions } from '../tensor/device.js';
+import { CompileHook, Device, DeviceOptions } from '../tensor/device.js';
 import { GpuError } from '../errors.js';
 
 let instance: GPU | null = null;
@@ -19,11 +19,25 @@ export function nodeGpu(flags: string[] = DAWN_FLAGS): GPU {
   return instance;
 }
 
-/** The process-wide GPU device (created on first use). */
+const printed = new Set<string>();
+/**
+ * A compile hook that writes each kernel's key and WGSL once per process (to stderr by default): what
+ * `AHAMASK_PRINT_WGSL=1` installs on the shared device.
+ */
+export function wgslPrinter(write: (s: string) => void = (s) => process.stderr.write(s)): CompileHook {
+  return (key, wgsl) => {
+    if (printed.has(key)) return;
+    printed.add(key);
+    write(`// ---- ahamask kernel ${key}\n${wgsl}\n`);
+  };
+}
+
+/** The process-wide GPU device (created on first use). `AHAMASK_PRINT_WGSL=1` prints every kernel it compiles. */
 export function getDevice(opts: Omit<DeviceOptions, 'gpu'> = {}): Promise<Device> {
   shared ??= (async () => {
     try {
-      return await Device.create({ ...opts, gpu: nodeGpu(), owner: instance });
+      const print = process.env.AHAMASK_PRINT_WGSL === '1' ? wgslPrinter() : undefined;
+      return await Device.create({ onCompile: print, ...opts, gpu: nodeGpu(), owner: instance });
     } catch (e) {
       shared = null;
       if (e instanceof GpuError) throw e;

@@ -2,6 +2,7 @@
 // three-pass baseline, and the KV-cache helpers.
 import { ShapeError } from '../errors.js';
 import { runKernel, run1 } from '../kernels/registry.js';
+import type { AttentionAttrs } from '../kernels/signatures.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface AttentionOptions {
@@ -19,23 +20,8 @@ export interface AttentionOptions {
   queryOffset?: number;
 }
 
-/**
- * Plain-data attributes the attention kernels receive (also what the autograd tape records). Inputs: q, k, v,
- * then bias, headMask, keyLengths when flagged.
- */
-export interface AttentionAttrs {
-  causal: boolean;
-  scale: number;
-  queryOffset: number;
-  /** Per-batch key lengths given on the host. */
-  keyLengths?: number[];
-  hasBias?: boolean;
-  hasMask?: boolean;
-  /** keyLengths given as a tensor (input after bias/mask). */
-  hasLensTensor?: boolean;
-  /** Also return the row logsumexp [B, H, Tq]. */
-  returnLse?: boolean;
-}
+// The attention kernels' signature (attrs, input order) lives below the ops, with the kernels.
+export type { AttentionAttrs } from '../kernels/signatures.js';
 
 /** Validates shapes; returns the kernel inputs [q, k, v, bias?, headMask?, keyLengths?] and attrs. */
 export function attentionArgs(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): { inputs: Tensor[]; attrs: AttentionAttrs } {

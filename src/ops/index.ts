@@ -3,3 +3,4 @@ export * from './matmul.js';
 export * from './reduce.js';
 export * from './attention.js';
 export * from './conv.js';
+export * from './quant.js';

@@ -1,10 +1,11 @@
 // Ops of the matmul group: matmul (batched, transposes, fused bias/activation/residual/alpha epilogue) and linear.
 import { ShapeError } from '../errors.js';
 import { run1 } from '../kernels/registry.js';
+import { matmulShapes } from '../kernels/signatures.js';
+import type { MatmulActivation, MatmulAttrs } from '../kernels/signatures.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-
-export type MatmulActivation = 'gelu' | 'silu' | 'relu' | 'none';
+import { QuantizedWeight, qlinear } from './quant.js';
 
 export interface MatmulOptions {
   /** a is [..., K, M] (use its transpose). */
@@ -21,41 +22,9 @@ export interface MatmulOptions {
   alpha?: number;
 }
 
-/** Attributes of the 'matmul' kernel; inputs are [a, b, bias?, residual?] in that order. */
-export interface MatmulAttrs {
-  transA: boolean;
-  transB: boolean;
-  activation: MatmulActivation;
-  alpha: number;
-  hasBias: boolean;
-  hasResidual: boolean;
-}
-
-/** Splits the 'matmul' kernel inputs [a, b, bias?, residual?] by the attrs' flags. */
-export function matmulInputs(inputs: Tensor[], attrs: MatmulAttrs): { a: Tensor; b: Tensor; bias: Tensor | null; residual: Tensor | null } {
-  let i = 2;
-  const bias = attrs.hasBias ? inputs[i++] : null;
-  const residual = attrs.hasResidual ? inputs[i++] : null;
-  return { a: inputs[0], b: inputs[1], bias, residual };
-}
-
-/** Batch shape, M, K, N and output shape of a matmul; throws ShapeError on mismatches. */
-export function matmulShapes(a: Tensor, b: Tensor, transA: boolean, transB: boolean): { batch: number[]; M: number; K: number; N: number; out: number[] } {
-  if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul needs operands of rank >= 2, got [${a.shape}] and [${b.shape}]`);
-  const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
-  const M = transA ? ac : ar, K = transA ? ar : ac;
-  const Kb = transB ? bc : br, N = transB ? br : bc;
-  if (K !== Kb) {
-    throw new ShapeError(`matmul inner dimensions differ: a [${a.shape}]${transA ? '^T' : ''} has K=${K}, b [${b.shape}]${transB ? '^T' : ''} has K=${Kb}`);
-  }
-  let batch: number[];
-  try {
-    batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  } catch {
-    throw new ShapeError(`matmul batch dimensions of [${a.shape}] and [${b.shape}] cannot be broadcast`);
-  }
-  return { batch, M, K, N, out: [...batch, M, N] };
-}
+// The 'matmul' kernel's signature (attrs, input order, shapes) lives below the ops, with the kernels.
+export type { MatmulActivation, MatmulAttrs } from '../kernels/signatures.js';
+export { matmulInputs, matmulShapes } from '../kernels/signatures.js';
 
 /**
  * out = act(alpha * a@b + bias) + residual. a [..., M, K] (or [..., K, M] with transA), b [..., K, N] (or
@@ -91,8 +60,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   return run1('matmul', inputs, attrs);
 }
 
-/** x [..., in] @ weight[out, in]^T + bias[out] (+ activation, + residual [..., out]). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor, opts: { activation?: MatmulActivation; residual?: Tensor } = {}): Tensor {
+/** x [..., in] @ weight[out, in]^T + bias[out] (+ activation, + residual [..., out]); the weight may be quantized. */
+export function linear(x: Tensor, weight: Tensor | QuantizedWeight, bias?: Tensor, opts: { activation?: MatmulActivation; residual?: Tensor } = {}): Tensor {
+  if (weight instanceof QuantizedWeight) return qlinear(x, weight, bias, opts);
   if (weight.rank !== 2) throw new ShapeError(`linear weight must be [out, in], got [${weight.shape}]`);
   if (x.rank < 1) throw new ShapeError('linear input must have rank >= 1');
   const inF = weight.shape[1];

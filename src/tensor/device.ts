@@ -1,4 +1,5 @@
 import { GpuError } from '../errors.js';
+import { AdapterProfile, KernelTuning, adapterProfile } from './tuning.js';
 
 /** A buffer range bound to one binding; offset must be a multiple of minStorageBufferOffsetAlignment. */
 export interface BufferRange {
@@ -14,7 +15,12 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Bytes of free pooled buffers kept for reuse before they are destroyed. */
   poolLimitBytes?: number;
+  /** Called with every pipeline's key and WGSL when it is compiled (see `Device.onCompile`). */
+  onCompile?: CompileHook;
 }
+
+/** Sees each compute pipeline's cache key and WGSL source once, just before it is compiled. */
+export type CompileHook = (key: string, wgsl: string) => void;
 
 export interface DeviceLimits {
   maxBufferSize: number;
@@ -72,8 +78,17 @@ export class Device {
   readonly hasF16: boolean;
   readonly hasTimestamps: boolean;
   readonly hasSubgroups: boolean;
+  /** What the kernels may ask of the adapter (software or not, subgroup size, f16, limits): one detector. */
+  readonly profile: AdapterProfile;
+  /** Kernel configurations forced by tests and benches (empty: every kernel picks its default for `profile`). */
+  readonly tuning: KernelTuning = {};
   /** Keeps the `webgpu` package's instance alive (Dawn crashes when it is garbage-collected). */
   readonly owner: unknown;
+  /**
+   * Called with every pipeline's key and WGSL on a cache miss, before compiling: how kernels are printed
+   * (`AHAMASK_PRINT_WGSL=1` in the Node adapter, `ahamask kernels`) and how the golden WGSL test reads them.
+   */
+  onCompile: CompileHook | null;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -124,13 +139,34 @@ export class Device {
     this.hasF16 = this.features.has('shader-f16');
     this.hasTimestamps = this.features.has('timestamp-query');
     this.hasSubgroups = this.features.has('subgroups');
+    // Some implementations report the subgroup sizes on the device's adapterInfo rather than the adapter's info.
+    const gi = (gpu as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+    this.profile = adapterProfile(
+      {
+        ...this.adapterInfo,
+        subgroupMinSize: this.adapterInfo.subgroupMinSize ?? gi?.subgroupMinSize,
+        subgroupMaxSize: this.adapterInfo.subgroupMaxSize ?? gi?.subgroupMaxSize,
+        isFallbackAdapter: (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      },
+      this.features,
+      this.limits,
+    );
     this.poolLimit = opts.poolLimitBytes ?? 1 << 30;
+    this.onCompile = opts.onCompile ?? null;
     gpu.lost.then((i) => {
       this.lostReason = `${i.reason}: ${i.message}`;
     });
     gpu.onuncapturederror = (e) => {
       this.uncaptured ??= e.error.message;
     };
+  }
+
+  /**
+   * A Device over an existing GPUDevice and the adapter it came from (`adapter.info` is read for the adapter
+   * info). `create` is the usual way; this serves recording devices (src/tensor/recording-device.ts).
+   */
+  static wrap(gpu: GPUDevice, adapter: GPUAdapter, opts: DeviceOptions & { owner?: unknown } = {}): Device {
+    return new Device(gpu, adapter, opts.owner, opts);
   }
 
   static async create(opts: DeviceOptions & { owner?: unknown } = {}): Promise<Device> {
@@ -277,7 +313,9 @@ export class Device {
   pipeline(key: string, code: () => string, entryPoint = 'main'): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.gpu.createShaderModule({ code: code(), label: key });
+      const wgsl = code();
+      this.onCompile?.(key, wgsl);
+      const module = this.gpu.createShaderModule({ code: wgsl, label: key });
       p = this.gpu.createComputePipeline({ layout: 'auto', compute: { module, entryPoint }, label: key });
       this.pipelines.set(key, p);
       this.stats.pipelineCompiles++;

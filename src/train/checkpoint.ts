@@ -7,7 +7,7 @@ import { FormatError } from '../errors.js';
 import type { ByteSource } from '../io/bytes.js';
 import { encodeMaskCheckpoint, readMaskCheckpoint } from '../io/mask.js';
 import { PyTuple, pyFloat, type PyValue } from '../io/pickle.js';
-import { materialize, TensorValue } from '../io/torch.js';
+import { isStoredTensor, materialize, TensorValue } from '../io/torch.js';
 import type { TrainFs } from './fs.js';
 import type { LoaderState, RngState } from './data.js';
 
@@ -193,6 +193,23 @@ function resumeFromPy(v: unknown, file: string): ResumeState | null {
 }
 
 /**
+ * Every tensor in ['optimizer']['state'] must have no more elements than the mask (AdamW keeps one exp_avg and one
+ * exp_avg_sq of the mask's size and a scalar step): checked on the declared shapes, before anything is read.
+ */
+function checkOptimizerSizes(opt: PyValue, maskLength: number, file: string): void {
+  const st = getKey(opt, 'state');
+  if (!(st instanceof Map)) return;
+  for (const [k, s] of st) {
+    if (!(s instanceof Map)) continue;
+    for (const [name, t] of s) {
+      if (isStoredTensor(t) && t.numel > maskLength) {
+        throw new FormatError(file, `['optimizer']['state'][${String(k)}]['${String(name)}'] has shape [${t.shape}] (${t.numel} elements); the mask has ${maskLength}`);
+      }
+    }
+  }
+}
+
+/**
  * Reads a mask or training checkpoint: the logits always; AdamW state, epoch, config and the resume state when
  * present (a released mask has none of them).
  */
@@ -200,7 +217,9 @@ export async function readTrainCheckpoint(source: ByteSource): Promise<TrainChec
   const ck = await readMaskCheckpoint(source);
   const file = ck.file;
   const root = ck.root;
-  const opt = await materialize((root.get('optimizer') ?? null) as PyValue);
+  const optRaw = (root.get('optimizer') ?? null) as PyValue;
+  checkOptimizerSizes(optRaw, ck.logits.length, file);
+  const opt = await materialize(optRaw, `${file}: ['optimizer']`);
   let adam: AdamState | null = null;
   const hyper: Partial<AdamHyper> = {};
   if (opt instanceof Map) {
@@ -231,7 +250,7 @@ export async function readTrainCheckpoint(source: ByteSource): Promise<TrainChec
     }
   }
   const epoch = num(root.get('epoch'));
-  const resumeRaw = await materialize((root.get('ahamask_resume') ?? null) as PyValue);
+  const resumeRaw = await materialize((root.get('ahamask_resume') ?? null) as PyValue, `${file}: ['ahamask_resume']`);
   return { logits: ck.logits, adam, hyper, epoch, config: root.get('config') ?? null, resume: resumeFromPy(resumeRaw, file) };
 }
 

@@ -20,7 +20,7 @@ export interface MaskableLlm {
   /** Token embeddings [B, T, d] (f32) of ids given row-major for [B, T]. */
   embed(ids: ArrayLike<number>, shape: [number, number]): Tensor;
   /** Final hidden states [B, T, d] with per-layer head multipliers ([B, H] tensors, may be on the tape). */
-  hidden(x: Tensor, opts: { headMasks?: Array<Tensor | null> | null }): Tensor;
+  hidden(x: Tensor, opts: { headMasks?: Array<Tensor | null> | null; checkpointLayers?: boolean }): Tensor;
   /** lm_head: [.., d] -> [.., V]. */
   lmHead(h: Tensor): Tensor;
 }
@@ -67,6 +67,8 @@ export interface LlmObjectiveOptions {
   endSym?: string;
   /** model.max_txt_len (default 300 as the AHAMask config). */
   maxTxtLen?: number;
+  /** Recompute each decoder layer in backward instead of keeping its activations (default off). */
+  checkpointLayers?: boolean;
 }
 
 export class LlmMaskObjective implements MaskObjective {
@@ -74,12 +76,14 @@ export class LlmMaskObjective implements MaskObjective {
   readonly nHeads: number;
   private readonly endSym: string;
   private readonly maxTxtLen: number;
+  private readonly checkpointLayers: boolean;
 
   constructor(readonly llm: MaskableLlm, readonly tokenizer: Tokenizer & { readonly bosId: number }, opts: LlmObjectiveOptions = {}) {
     this.nLayers = llm.cfg.num_hidden_layers;
     this.nHeads = llm.cfg.num_attention_heads;
     this.endSym = opts.endSym ?? '</s>';
     this.maxTxtLen = opts.maxTxtLen ?? 300;
+    this.checkpointLayers = opts.checkpointLayers ?? false;
   }
 
   get target(): Target {
@@ -164,7 +168,7 @@ export class LlmMaskObjective implements MaskObjective {
     const { size: B, seqLen: S, textLen: T } = batch;
     if (m.shape[0] !== B) throw new ShapeError(`head mask has ${m.shape[0]} rows for a batch of ${B}`);
     return tidy(() => {
-      const h = this.llm.hidden(batch.embeds, { headMasks: this.headMasks(m) });
+      const h = this.llm.hidden(batch.embeds, { headMasks: this.headMasks(m), checkpointLayers: this.checkpointLayers });
       // logits only where a label can be: positions S-1-T .. S-2 predict the text tokens
       const ht = h.slice(1, S - 1 - T, S - 1);
       const logits = this.llm.lmHead(ht).reshape([B * T, -1]);

@@ -49,5 +49,6 @@ export class SalmonnSpeechEncoder implements SpeechEncoder {
 
 /** The training objective on the model's LLM (end_sym and max_txt_len from the config). */
 export function salmonnObjective(model: Salmonn, m: SalmonnModelConfig): LlmMaskObjective {
-  return new LlmMaskObjective(model.llama, model.tokenizer, { endSym: m.end_sym, maxTxtLen: m.max_txt_len });
+  // quantized LLM weights are the low-memory modes: keep one layer's activations at a time (issue 15 targets)
+  return new LlmMaskObjective(model.llama, model.tokenizer, { endSym: m.end_sym, maxTxtLen: m.max_txt_len, checkpointLayers: model.llama.weightFormat !== 'fp16' });
 }

@@ -113,16 +113,19 @@ test('grad() returns gradients without touching .grad; explicit output gradient'
   assert.throws(() => backward(o.scale(x, 2)), /non-scalar/);
 });
 
-test('an op without a registered gradient fails at backward, naming it', async () => {
+test('gradcheck detects a wrong registered gradient: its mismatch error, not any error', async () => {
   registerGrad('exp', { backward: (_c, [g]) => [o.scale(g!, 1.5)] }); // wrong on purpose, restored below
-  let failed = false;
+  let err: unknown = null;
   try {
-    await gradcheck(o.exp, [{ shape: [3] }]);
-  } catch {
-    failed = true;
+    await gradcheck(o.exp, [{ shape: [3] }], { what: 'wrong exp' });
+  } catch (e) {
+    err = e;
+  } finally {
+    registerGrad('exp', { save: ({ outputs: [y] }) => [y], backward: (c, [g]) => [o.mul(g!, c.saved[0]!)] });
   }
-  assert.ok(failed, 'gradcheck detects a wrong gradient');
-  registerGrad('exp', { save: ({ outputs: [y] }) => [y], backward: (c, [g]) => [o.mul(g!, c.saved[0]!)] });
+  assert.ok(err instanceof Error, `gradcheck accepted a gradient 1.5x too large (threw ${String(err)})`);
+  // the numeric-vs-analytic comparison itself failed (assertClose's message), not a crash elsewhere
+  assert.match((err as Error).message, /^wrong exp input 0: mismatch at \d+: \S+ vs expected \S+ \(max \|diff\| /);
   await gradcheck(o.exp, [{ shape: [3] }]);
 });
 

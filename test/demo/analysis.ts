@@ -55,7 +55,7 @@ export function toneRuns(x: Float32Array | Float64Array): ToneRun[] {
 export function medianF0(x: Float32Array | Float64Array, from: number, to: number): number {
   const n = 640, minLag = Math.floor(SR / 400), maxLag = Math.ceil(SR / 70);
   const f0s: number[] = [];
-  for (let s = Math.floor(from * SR); s + n + maxLag <= Math.min(x.length, Math.ceil(to * SR)); s += 160) {
+  for (let s = Math.floor(from * SR); s + n + maxLag <= Math.min(x.length, Math.ceil(to * SR)); s += 320) {
     let e0 = 0;
     for (let i = 0; i < n; i++) e0 += x[s + i] * x[s + i];
     if (e0 / n < 1e-4) continue;

@@ -11,6 +11,7 @@ import {
 import { FormatError } from '../../src/errors.js';
 import { parseNpy, npyToFloat64 } from '../../src/io/npy.js';
 import { AHAMASK_DATA, FIXTURE } from '../helpers/paths.js';
+import { flacBytes } from '../helpers/flac.js';
 
 // ------------------------------------------------------------------------------------------------------------
 // Synthetic file writers
@@ -69,67 +70,6 @@ function wavBytes(s: WavSpec): Uint8Array {
     }
   }
   return b;
-}
-
-class BitWriter {
-  bytes: number[] = [];
-  private acc = 0;
-  private n = 0;
-  write(value: number, bits: number): void {
-    for (let i = bits - 1; i >= 0; i--) {
-      this.acc = (this.acc << 1) | (Math.floor(value / 2 ** i) & 1);
-      if (++this.n === 8) { this.bytes.push(this.acc); this.acc = 0; this.n = 0; }
-    }
-  }
-  align(): void { while (this.n !== 0) this.write(0, 1); }
-}
-
-function crc8(b: number[]): number {
-  let c = 0;
-  for (const x of b) { c ^= x; for (let i = 0; i < 8; i++) c = c & 0x80 ? ((c << 1) ^ 0x07) & 0xff : (c << 1) & 0xff; }
-  return c;
-}
-function crc16(b: number[]): number {
-  let c = 0;
-  for (const x of b) { c ^= x << 8; for (let i = 0; i < 8; i++) c = c & 0x8000 ? ((c << 1) ^ 0x8005) & 0xffff : (c << 1) & 0xffff; }
-  return c;
-}
-function utf8Num(v: number): number[] {
-  if (v < 0x80) return [v];
-  if (v < 0x800) return [0xc0 | (v >> 6), 0x80 | (v & 0x3f)];
-  if (v < 0x10000) return [0xe0 | (v >> 12), 0x80 | ((v >> 6) & 0x3f), 0x80 | (v & 0x3f)];
-  return [0xf0 | (v >> 18), 0x80 | ((v >> 12) & 0x3f), 0x80 | ((v >> 6) & 0x3f), 0x80 | (v & 0x3f)];
-}
-
-/** A valid FLAC stream with VERBATIM subframes (fixed block size), STREAMINFO with MD5 (or zero MD5). */
-function flacBytes(samples: number[][], bits: number, sampleRate: number, blockSize = 1024, withMd5 = true): Uint8Array {
-  const ch = samples.length, n = samples[0].length;
-  const bps = Math.ceil(bits / 8);
-  const raw = Buffer.alloc(n * ch * bps);
-  let p = 0;
-  for (let i = 0; i < n; i++) for (let c = 0; c < ch; c++) for (let k = 0; k < bps; k++) raw[p++] = (samples[c][i] >> (8 * k)) & 255;
-  const md5 = withMd5 ? createHash('md5').update(raw).digest() : Buffer.alloc(16);
-  const si = new BitWriter();
-  si.write(blockSize, 16); si.write(blockSize, 16); si.write(0, 24); si.write(0, 24);
-  si.write(sampleRate, 20); si.write(ch - 1, 3); si.write(bits - 1, 5); si.write(n, 36);
-  const out: number[] = [0x66, 0x4c, 0x61, 0x43, 0x80, 0, 0, 34, ...si.bytes, ...md5];
-  for (let f = 0, s0 = 0; s0 < n; f++, s0 += blockSize) {
-    const bs = Math.min(blockSize, n - s0);
-    const srCode = ({ 8000: 4, 16000: 5, 22050: 6, 24000: 7, 32000: 8, 44100: 9, 48000: 10, 96000: 11 } as Record<number, number>)[sampleRate] ?? 0;
-    const bitsCode = ({ 8: 1, 12: 2, 16: 4, 20: 5, 24: 6 } as Record<number, number>)[bits] ?? 0;
-    const hdr = [0xff, 0xf8, 0x70 | srCode, ((ch - 1) << 4) | (bitsCode << 1), ...utf8Num(f), (bs - 1) >> 8, (bs - 1) & 255];
-    hdr.push(crc8(hdr));
-    const w = new BitWriter();
-    for (const x of hdr) w.write(x, 8);
-    for (let c = 0; c < ch; c++) {
-      w.write(0x02, 8); // VERBATIM, no wasted bits
-      for (let i = 0; i < bs; i++) { const v = samples[c][s0 + i]; w.write(v < 0 ? v + 2 ** bits : v, bits); }
-    }
-    w.align();
-    const crc = crc16(w.bytes);
-    out.push(...w.bytes, crc >> 8, crc & 255);
-  }
-  return new Uint8Array(out);
 }
 
 function ints(n: number, bits: number, seed: number): number[] {
@@ -252,7 +192,11 @@ test('FLAC: synthetic 8/16/24-bit mono and stereo streams -> exact integers / 2^
       assert.is(first.channels.length, 1);
     }
   }
-  await throwsFormat(() => decodeFlac(flacBytes([ints(100, 12, 3)], 12, 16000), 'twelve.flac'), 'twelve.flac', /bit depth 12/);
+  // other legal depths decode too (12-bit: ints / 2^11), and FLAC below 8 bits is refused with the rule
+  const s12 = ints(100, 12, 3);
+  const d12 = await decodeFlac(flacBytes([s12], 12, 16000), 'twelve.flac');
+  assert.equal(Array.from(d12.channels[0]), s12.map((v) => v / 2048));
+  await throwsFormat(() => decodeFlac(flacBytes([ints(100, 4, 3)], 4, 16000), 'four.flac'), 'four.flac', /bits per sample 4; this reader decodes 8 to 32/);
 });
 
 test('FLAC: corrupt, truncated and empty streams -> FormatError naming the file', async () => {

@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AHAMASK_DATA, FIXTURE } from '../helpers/paths.js';
+import { runTorchPython } from '../helpers/torch.js';
 import { FormatError, ShapeError } from '../../src/errors.js';
 import { MemorySource } from '../../src/io/bytes.js';
 import { ZipArchive } from '../../src/io/zip.js';
@@ -139,17 +139,7 @@ test('mask files with the wrong structure -> FormatError naming the file', async
   await readMaskCheckpoint(new MemorySource(twoD, '2d.pth')).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /2d\.pth.*1-D/));
 });
 
-/** Runs `script` with the first python that has torch; undefined when none has (dev-only check). */
-function runTorchPython(script: string, args: string[]): ReturnType<typeof spawnSync> | undefined {
-  for (const py of ['python3', '/usr/bin/python3', 'python']) {
-    const r = spawnSync(py, ['-c', script, ...args], { encoding: 'utf8', timeout: 120000 });
-    if (r.error || (r.status !== 0 && /No module named .?torch/.test(String(r.stderr)))) continue;
-    return r;
-  }
-  return undefined;
-}
-
-test('torch.load reads what we write (dev-only: runs when python3 has torch)', async () => {
+test('torch.load reads what we write (needs torch)', async () => {
   const logits = Float32Array.from({ length: 1640 }, (_, i) => Math.cos(i * 0.37) * 11);
   const plain = join(TMP, 'plain.pth');
   const train = join(TMP, 'checkpoint_7.pth');
@@ -172,13 +162,7 @@ print(json.dumps({'dtype': str(t.dtype), 'shape': list(t.shape), 'contig': t.is_
   'lr': b['optimizer']['param_groups'][0]['lr'], 'scale': b['scaler']['scale'], 'cfg': b['config'],
   'meta': dict(a['model']._metadata) if hasattr(a['model'], '_metadata') else None}))
 `;
-  const r = runTorchPython(script, [plain, train]);
-  if (!r) {
-    console.log('  (python3 with torch not available: skipped the torch.load cross-check)');
-    return;
-  }
-  assert.is(r.status, 0, String(r.stderr));
-  const j = JSON.parse(String(r.stdout).trim().split('\n').pop()!);
+  const j = JSON.parse(runTorchPython(script, [plain, train]).trim().split('\n').pop()!);
   assert.is(j.dtype, 'torch.float32');
   assert.equal(j.shape, [1640]);
   assert.ok(j.contig);

@@ -145,4 +145,34 @@ test('writer refuses unknown objects and cycles', () => {
   assert.throws(() => encodePickle(a), /too deep/);
 });
 
+test('LONG1/LONG4 decode to the exact two\'s complement value at any length (linear hex path)', () => {
+  for (const n of [1, 6, 7, 8, 9, 33, 255, 4096]) {
+    for (const fill of [0x00, 0x5a, 0x80, 0xff]) {
+      const b = new Uint8Array(n).fill(fill);
+      b[0] = 0x01;
+      let ref = 0n;
+      for (let i = n - 1; i >= 0; i--) ref = (ref << 8n) | BigInt(b[i]);
+      if (b[n - 1] & 0x80) ref -= 1n << BigInt(8 * n);
+      const v = decodeLong(b);
+      assert.is(BigInt(v), ref, `${n} bytes of 0x${fill.toString(16)}`);
+      assert.is(typeof v, ref >= BigInt(Number.MIN_SAFE_INTEGER) && ref <= BigInt(Number.MAX_SAFE_INTEGER) ? 'number' : 'bigint');
+    }
+  }
+});
+
+test('tuples remember which items were floats; ADDITEMS of 300k items; INT literals over 4300 digits are refused', () => {
+  const t = unpickle(encodePickle(new PyTuple([1, pyFloat(2), 3.5, 'x'])), { file: 'f' }) as PyTuple;
+  assert.equal(t.items, [1, 2, 3.5, 'x']);
+  assert.equal([...(t.floatAt ?? [])], [1, 2]);
+  assert.is((unpickle(encodePickle(new PyTuple([1, 2])), { file: 'f' }) as PyTuple).floatAt, undefined);
+  const n = 300_000;
+  const add = new Uint8Array(4 + 2 * n + 2);
+  add.set([0x80, 2, 0x8f, 0x28]);
+  for (let i = 0; i < n; i++) add.set([0x4b, i & 0xff], 4 + 2 * i);
+  add.set([0x90, 0x2e], 4 + 2 * n);
+  assert.is((unpickle(add, { file: 'f' }) as PySet).items.length, n);
+  const digits = new TextEncoder().encode('I' + '7'.repeat(4301) + '\n.');
+  assert.throws(() => unpickle(digits, { file: 'big.pkl' }), (e: unknown) => e instanceof FormatError && /big\.pkl: pickle: INT literal of 4301 digits/.test((e as Error).message));
+});
+
 test.run();

@@ -75,4 +75,25 @@ test('computed memory for SALMONN-7B and -13B (README figures)', () => {
   }
 });
 
+test('quantized SALMONN-13B fits the issue-15 targets: q4 inference <= 11 GiB, q4 mask training at batch 8 <= 16 GiB, int8 inference <= 17 GiB', () => {
+  const a = salmonnArchitecture(configs(VICUNA_13B));
+  const gib = (n: number) => n / 2 ** 30;
+  const inf = (f: 'fp16' | 'int8' | 'q4') => memoryEstimate(a, { batch: 1, numBeams: 4, maxNewTokens: 100, llmWeights: f });
+  const tr = (f: 'fp16' | 'int8' | 'q4') => memoryEstimate(a, { batch: 8, mode: 'training', llmWeights: f });
+  for (const f of ['fp16', 'int8', 'q4'] as const) {
+    const i = inf(f), t = tr(f);
+    console.log(`SALMONN-13B ${f}: LLM weights ${gib(i.weights.llama).toFixed(2)} GiB, inference peak GPU ${gib(i.gpuPeak).toFixed(2)} GiB (host ${gib(i.hostPeak).toFixed(2)}), training batch 8 peak GPU ${gib(t.gpuPeak).toFixed(2)} GiB (host ${gib(t.hostPeak).toFixed(2)})`);
+  }
+  // fp16 with explicit format equals the legacy 2 bytes per parameter up to the f32 norms
+  assert.ok(Math.abs(inf('fp16').weights.llama - memoryEstimate(a).weights.llama) < 1e6);
+  // 12.7 G linear parameters: 1 byte (int8) or 4.25 bits (q4) each
+  assert.ok(Math.abs(gib(inf('int8').weights.llama) - 12.4) < 0.2, `int8 LLM ${gib(inf('int8').weights.llama)}`);
+  assert.ok(Math.abs(gib(inf('q4').weights.llama) - 6.6) < 0.2, `q4 LLM ${gib(inf('q4').weights.llama)}`);
+  assert.ok(gib(inf('q4').gpuPeak) <= 11, `q4 inference ${gib(inf('q4').gpuPeak)}`);
+  assert.ok(gib(inf('int8').gpuPeak) <= 17, `int8 inference ${gib(inf('int8').gpuPeak)}`);
+  assert.ok(gib(tr('q4').gpuPeak) <= 16, `q4 training ${gib(tr('q4').gpuPeak)}`);
+  // without checkpointing, training at batch 8 would not fit
+  assert.ok(gib(memoryEstimate(a, { batch: 8, mode: 'training', llmWeights: 'q4', checkpointLayers: false }).gpuPeak) > 16);
+});
+
 test.run();

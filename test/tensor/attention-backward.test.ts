@@ -2,7 +2,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
 import { AttnProblem, attentionBackwardRef, attentionRef } from '../../src/kernels/cpu/attention.js';
-import { setBackwardDirect } from '../../src/kernels/webgpu/attention-backward.js';
 import { Tensor, fromHost } from '../../src/tensor/tensor.js';
 import type { Device } from '../../src/tensor/device.js';
 import type { DType } from '../../src/tensor/dtype.js';
@@ -87,11 +86,11 @@ test('GPU backward matches the CPU reference: head dims 16/64/128, causal, paddi
 
 test('direct (non-subgroup) layout of the backward matches too', async () => {
   const dev = await gpu();
-  setBackwardDirect(true);
+  dev.tuning.attentionBackwardDirect = true;
   try {
     await check(dev, 2, 2, 17, 23, 16, { causal: true, headMask: fromHost([1, 0], [2], 'f32', 'cpu'), keyLengths: [20, 23] }, 'direct');
   } finally {
-    setBackwardDirect(false);
+    delete dev.tuning.attentionBackwardDirect;
   }
 });
 

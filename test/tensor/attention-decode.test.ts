@@ -1,7 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
-import { setDecodeChunk } from '../../src/kernels/webgpu/attention-decode.js';
 import { fromHost } from '../../src/tensor/tensor.js';
 import { assertTensorsClose, gpu, randn } from '../helpers/gpu.js';
 import { check, qkv } from '../helpers/attention.js';
@@ -11,20 +10,20 @@ test('decode path (one query): split-K + reduce, single split, with mask/padding
   await check(dev, 2, 3, 1, 300, 128, {}, 'decode 300');
   await check(dev, 2, 3, 1, 300, 128, { causal: true, queryOffset: 280, keyLengths: [300, 100] }, 'decode causal');
   await check(dev, 4, 2, 1, 17, 64, {}, 'decode Q-Former-like');
-  setDecodeChunk(64);
+  dev.tuning.decode = { chunk: 64 };
   try {
     await check(dev, 2, 2, 1, 200, 64, { headMask: fromHost([1, 0, 0.5, 1], [2, 2], 'f32', 'cpu'), keyLengths: [200, 64] }, 'decode splits');
     await check(dev, 2, 2, 1, 150, 64, { bias: fromHost(randn(2 * 150, 4), [2, 1, 150], 'f32', 'cpu') }, 'decode bias');
   } finally {
-    setDecodeChunk(256);
+    delete dev.tuning.decode;
   }
   // the generic (workgroup-memory) split kernel, the GPU path
-  setDecodeChunk(64, false);
+  dev.tuning.decode = { chunk: 64, subgroups: false };
   try {
     await check(dev, 2, 2, 1, 200, 64, { headMask: fromHost([1, 0, 0.5, 1], [2, 2], 'f32', 'cpu'), keyLengths: [200, 64], causal: true, queryOffset: 150 }, 'decode generic splits');
     await check(dev, 2, 2, 1, 40, 64, { bias: fromHost(randn(2 * 40, 4), [2, 1, 40], 'f32', 'cpu') }, 'decode generic direct');
   } finally {
-    setDecodeChunk(256);
+    delete dev.tuning.decode;
   }
 });
 

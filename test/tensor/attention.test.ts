@@ -1,7 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
-import { setAttentionConfig } from '../../src/kernels/webgpu/attention.js';
 import { Tensor, fromHost } from '../../src/tensor/tensor.js';
 import { assertTensorsClose, gpu, randn } from '../helpers/gpu.js';
 import { check, qkv } from '../helpers/attention.js';
@@ -50,11 +49,11 @@ test('scale, queryOffset (continuing a KV cache), f16 storage, odd head dims and
 
 test('workgroup-memory tile variant (the GPU path) matches the reference', async () => {
   const dev = await gpu();
-  setAttentionConfig({ tile: 16, wg: 16, qpt: 1, bk: 2 });
+  dev.tuning.attention = { tile: 16, wg: 16, qpt: 1, bk: 2 };
   try {
     await check(dev, 2, 2, 40, 17, 16, { causal: true, keyLengths: [17, 7], bias: fromHost(randn(2 * 40 * 17, 3), [2, 40, 17], 'f32', 'cpu'), headMask: fromHost([0, 1], [2], 'f32', 'cpu') }, 'tile');
   } finally {
-    setAttentionConfig(null);
+    delete dev.tuning.attention;
   }
 });
 

@@ -1,8 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
-import { setConv1dConfig } from '../../src/kernels/webgpu/conv1d.js';
-import { setConv2dConfig } from '../../src/kernels/webgpu/conv2d.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { assertTensorsClose, gpu, pair } from '../helpers/gpu.js';
 
@@ -40,22 +38,22 @@ test('grouped conv1d: BEATs positional-conv shape scaled down (long kernel, even
 });
 
 test('direct (non-subgroup) layouts', async () => {
-  setConv1dConfig({ direct: true, co: 4, tpl: 3, wg: 16 });
+  const dev = await gpu();
+  dev.tuning.conv1d = { direct: true, co: 4, tpl: 3, wg: 16 };
   try {
     await c1({ B: 2, Cin: 5, T: 37, Cout: 11, K: 3 }, { padding: 1, stride: 2, bias: true, activation: 'gelu' }, 'direct');
     await c1({ B: 1, Cin: 8, T: 23, Cout: 8, K: 7 }, { groups: 2, padding: 3, bias: true }, 'direct grouped');
   } finally {
-    setConv1dConfig(null);
+    delete dev.tuning.conv1d;
   }
-  const dev = await gpu();
-  setConv2dConfig({ sg: 0, co: 4, tpl: 3, wg: 16 });
+  dev.tuning.conv2d = { sg: 0, co: 4, tpl: 3, wg: 16 };
   try {
     const [xc, xg] = pair(dev, [2, 3, 11, 13], 4);
     const [wc, wg] = pair(dev, [5, 3, 3, 2], 5);
     const [bc, bg] = pair(dev, [5], 6);
     await assertTensorsClose(ops.conv2d(xg, wg, bg, { stride: [2, 1], padding: [1, 0] }), ops.conv2d(xc, wc, bc, { stride: [2, 1], padding: [1, 0] }), 1e-4, 1e-4, 'conv2d direct');
   } finally {
-    setConv2dConfig(null);
+    delete dev.tuning.conv2d;
   }
 });
 

@@ -23,6 +23,31 @@ test('unary ops match the CPU reference on odd shapes, f32 and f16 storage', asy
   }
 });
 
+test('powScalar follows torch.pow on both backends: negative bases take integer exponents only (else NaN)', async () => {
+  const dev = await gpu();
+  // negative, zero and positive bases (odd count, so not a multiple of any tile); f16-exact values
+  const base = [-3, -2, -1.5, -1, -0.5, -0.25, 0, 0.25, 0.5, 1, 1.5, 2, 3];
+  const f32 = (v: number) => Math.fround(v);
+  for (const p of [0.5, 1.5, -0.5, 2.5, 2, 3, -1, -2, 1, 0]) {
+    // the reference: torch.pow in f64, rounded to f32 (NaN for a negative base and a non-integer exponent)
+    const expect = base.map((b) => (p < 0 && b === 0 ? Infinity : f32(p === 0 ? 1 : b < 0 && !Number.isInteger(p) ? NaN : Math.sign(b) ** (Number.isInteger(p) ? p : 1) * Math.abs(b) ** p)));
+    for (const dtype of ['f32', 'f16'] as const) {
+      const [c, g] = pair(dev, [base.length], 0, { dtype, values: base });
+      const got = { cpu: await ops.powScalar(c, p).data(), gpu: await ops.powScalar(g, p).data() };
+      for (const [where, y] of Object.entries(got)) {
+        for (let i = 0; i < base.length; i++) {
+          const e = expect[i], a = y[i];
+          const ok = Number.isNaN(e) ? Number.isNaN(a) : !Number.isFinite(e) ? a === e : Math.abs(a - e) <= 2e-6 * Math.max(1, Math.abs(e));
+          assert.ok(ok, `powScalar(${base[i]}, ${p}) on ${where} (${dtype}): ${a}, expected ${e}`);
+        }
+      }
+    }
+  }
+  // the case the GPU got wrong: (-2)^0.5 was -1.414 on the GPU, NaN on the CPU and in torch
+  assert.ok(Number.isNaN((await ops.powScalar(pair(dev, [1], 0, { values: [-2] })[1], 0.5).data())[0]));
+  assert.equal(Array.from(await ops.powScalar(pair(dev, [2], 0, { values: [-2, -3] })[1], 3).data()), [-8, -27]);
+});
+
 test('binary ops broadcast like NumPy, including size-1 dims and non-contiguous views', async () => {
   const dev = await gpu();
   const cases: [number[], number[]][] = [[[3, 5], [5]], [[2, 1, 7], [1, 4, 1]], [[1], [6, 1]], [[5, 3], [5, 1]], [[17, 9], [17, 9]]];

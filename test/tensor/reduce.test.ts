@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/ops/index.js';
 import { argmax as argmaxKernel } from '../../src/kernels/webgpu/argmax.js';
-import { reduce as reduceKernel, setRowTuning } from '../../src/kernels/webgpu/reduce.js';
+import { reduce as reduceKernel } from '../../src/kernels/webgpu/reduce.js';
 import { fromHost, Tensor } from '../../src/tensor/tensor.js';
 import type { DType } from '../../src/tensor/dtype.js';
 import { assertTensorsClose, gpu, pair, randn } from '../helpers/gpu.js';
@@ -193,7 +193,7 @@ test('every row-kernel variant (workgroup 32..256, subgroup and tree reductions)
   try {
     for (const wg of [32, 64, 128, 256]) {
       for (const subgroups of [true, false]) {
-        setRowTuning({ wg, subgroups });
+        dev.tuning.rows = { wg, subgroups };
         const what = `wg ${wg} ${subgroups ? 'subgroups' : 'tree'}`;
         for (const [c, g] of [[cx, gx], [cs, gs], [cx.transpose(), gx.transpose()]]) {
           await assertTensorsClose(reduceKernel(g, 'sum', g.rank - 1, false, 'row'), ops.sum(c, -1), 1e-3, 1e-5, `sum ${what}`);
@@ -210,7 +210,7 @@ test('every row-kernel variant (workgroup 32..256, subgroup and tree reductions)
       }
     }
   } finally {
-    setRowTuning({});
+    delete dev.tuning.rows;
   }
 });
 

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE } from '../helpers/paths.js';
+import { pythonWithTorch } from '../helpers/torch.js';
 import { Rng } from '../../src/autograd/rng.js';
 import { parseTrainConfig } from '../../src/io/config.js';
 import { LlamaTokenizer } from '../../src/models/tokenizer.js';
@@ -148,22 +149,8 @@ test('checkpoint: write -> read round trip (logits, AdamW state, epoch, config, 
   assert.is(await findLastCheckpoint(fs, '/none'), null);
 });
 
-/** A python3 that has torch (the PATH one or Debian's), or null: torch is not a dependency of this project. */
-function pythonWithTorch(): string | null {
-  for (const py of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-
-test('checkpoint: torch.load reads it and a LAVIS-style AdamW accepts its optimizer state (when torch is installed)', () => {
+test('checkpoint: torch.load reads it and a LAVIS-style AdamW accepts its optimizer state (needs torch)', () => {
   const py = pythonWithTorch();
-  if (!py) return;
   const dir = mkdtempSync(join(tmpdir(), 'ahamask-ck-'));
   try {
     const logits = Float32Array.from({ length: 15 }, (_, i) => i - 3.5);

@@ -28,6 +28,7 @@ import './mean.js';
 import './mul.js';
 import './neg.js';
 import './nondiff.js';
+import './qmatmul.js';
 import './permute.js';
 import './powScalar.js';
 import './relu.js';

@@ -5,7 +5,8 @@ import { roundF16 } from '../../tensor/dtype.js';
 import { Tensor, empty, forEachIndex } from '../../tensor/tensor.js';
 import { registerKernel } from '../registry.js';
 
-import type { AttentionAttrs } from '../../ops/attention.js';
+import { optionalInputs } from '../signatures.js';
+import type { AttentionAttrs } from '../signatures.js';
 
 /** A problem in float64: q [B,H,Tq,D], k/v [B,H,Tk,D], bias [B,H,Tq,Tk], mask [B,H] (all dense). */
 export interface AttnProblem {
@@ -132,10 +133,7 @@ function dense(t: Tensor, shape: number[]): Float64Array {
 
 export function problemFromTensors(inputs: Tensor[], a: AttentionAttrs, first = 3): AttnProblem {
   const [q, k, v] = inputs;
-  let i = first;
-  const bias = a.hasBias ? inputs[i++] : undefined;
-  const mask = a.hasMask ? inputs[i++] : undefined;
-  const lensT = a.hasLensTensor ? inputs[i++] : undefined;
+  const [bias, mask, lensT] = optionalInputs(inputs, first, [!!a.hasBias, !!a.hasMask, !!a.hasLensTensor]);
   const [B, H, Tq, D] = q.shape;
   const Tk = k.shape[2];
   let lens = a.keyLengths;

@@ -15,3 +15,4 @@ import './matmul.js';
 import './reduce.js';
 import './attention.js';
 import './conv.js';
+import './quant.js';

@@ -1,7 +1,7 @@
 // CPU reference kernels for the matmul group (registered on import): plain loops over strided views, float64
 // accumulation, every option of the op (transposes, broadcast batches, bias, activation, residual, alpha).
-import type { MatmulAttrs } from '../../ops/matmul.js';
-import { matmulInputs, matmulShapes } from '../../ops/matmul.js';
+import type { MatmulAttrs } from '../signatures.js';
+import { matmulInputs, matmulShapes } from '../signatures.js';
 import { broadcastStrides, contiguousStrides, sizeOf } from '../../tensor/shape.js';
 import { Tensor, empty } from '../../tensor/tensor.js';
 import { UNARY_CPU } from '../elementwise-defs.js';

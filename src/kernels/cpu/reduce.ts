@@ -6,6 +6,7 @@ import { roundF16 } from '../../tensor/dtype.js';
 import { contiguousStrides, sizeOf } from '../../tensor/shape.js';
 import { Tensor, empty, forEachIndex } from '../../tensor/tensor.js';
 import { registerKernel } from '../registry.js';
+import { optionalInputs } from '../signatures.js';
 import { ropeCosSin, ropeInvFreq } from './reduce-rope.js';
 
 /** Rows of `x` along `axis`: storage offset of every row start (row-major over the other dims), R, stride. */
@@ -238,10 +239,8 @@ for (const op of ['sum', 'mean', 'max'] as const) {
 registerKernel<{ axis: number }>('softmax', 'cpu', ([x], a) => softmaxCpu(x, a.axis, false));
 registerKernel<{ axis: number }>('logSoftmax', 'cpu', ([x], a) => softmaxCpu(x, a.axis, true));
 registerKernel<{ eps: number; hasWeight: boolean; hasBias: boolean }>('layerNorm', 'cpu', (ins, a) => {
-  let i = 1;
-  const w = a.hasWeight ? ins[i++] : null;
-  const b = a.hasBias ? ins[i++] : null;
-  return layerNormCpu(ins[0], w, b, a.eps);
+  const [w, b] = optionalInputs(ins, 1, [a.hasWeight, a.hasBias]);
+  return layerNormCpu(ins[0], w ?? null, b ?? null, a.eps);
 });
 registerKernel<{ eps: number; halfCast?: boolean }>('rmsNorm', 'cpu', ([x, w], a) => rmsNormCpu(x, w, a.eps, a.halfCast ?? false));
 registerKernel<{ theta: number; layout?: 'bhtd' | 'bthd' }>('rope', 'cpu', ([x, p], a) => ropeCpu(x, p, a.theta, a.layout ?? 'bhtd'));

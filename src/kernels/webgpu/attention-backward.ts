@@ -12,6 +12,7 @@ import type { BufferRange, Device } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
 import { Tensor, empty } from '../../tensor/tensor.js';
 import { AttentionAttrs, LOG2E, M, attnDecl, attnMeta, biasBatchSpan, cpuSubgroupSize, dummyBuffer, rwF32, splitInputs } from './attention.js';
+import { metaLayout } from './meta-layout.js';
 import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 // Backward block of the metadata, at prm[prm[M.EXTRA] + x]
@@ -156,6 +157,13 @@ ${L.map((x) => '  ' + x).join('\n')}
 }`;
 }
 
+/** Offset (in the binding) and [b, h, t, d] strides of a [B, H, T, D] operand. */
+const VIEW = ['off', 'sb', 'sh', 'st', 'sd'] as const;
+/** rowdot: sizes, the dO and o views, the output's element offset. */
+const ROWDOT = metaLayout(['B', 'H', 'Tq', 'D', ['g', VIEW], ['o', VIEW], 'yoff']);
+/** maskGrad: sizes of r [B, H, Tq] and of the head mask [mb, mh]. */
+const MASKGRAD = metaLayout(['B', 'H', 'Tq', 'mb', 'mh']);
+
 /** Dsum[b,h,i] = Σ_d dO ⊙ o (any strides), written contiguously. */
 function rowdot(dev: Device, dO: Tensor, o: Tensor, out: Tensor): void {
   const [B, H, Tq, D] = o.shape;
@@ -166,17 +174,17 @@ ${wgslMeta(3)}
 @compute @workgroup_size(256)
 fn main(${WGSL_MAIN_ARGS}) {
   ${WGSL_INDEX}
-  let H = prm[1]; let Tq = prm[2]; let D = prm[3];
-  if (gi_ >= prm[0] * H * Tq) { return; }
+  let H = ${ROWDOT.p('H')}; let Tq = ${ROWDOT.p('Tq')}; let D = ${ROWDOT.p('D')};
+  if (gi_ >= ${ROWDOT.p('B')} * H * Tq) { return; }
   let i = gi_ % Tq; let h = (gi_ / Tq) % H; let b = gi_ / (Tq * H);
-  let go = prm[4] + b * prm[5] + h * prm[6] + i * prm[7];
-  let oo = prm[9] + b * prm[10] + h * prm[11] + i * prm[12];
+  let go = ${ROWDOT.p('g.off')} + b * ${ROWDOT.p('g.sb')} + h * ${ROWDOT.p('g.sh')} + i * ${ROWDOT.p('g.st')};
+  let oo = ${ROWDOT.p('o.off')} + b * ${ROWDOT.p('o.sb')} + h * ${ROWDOT.p('o.sh')} + i * ${ROWDOT.p('o.st')};
   var acc = 0.0;
-  for (var d = 0u; d < D; d++) { acc += ld_g(go + d * prm[8]) * ld_o(oo + d * prm[13]); }
-  y[prm[14] + gi_] = acc;
+  for (var d = 0u; d < D; d++) { acc += ld_g(go + d * ${ROWDOT.p('g.sd')}) * ld_o(oo + d * ${ROWDOT.p('o.sd')}); }
+  y[${ROWDOT.p('yoff')} + gi_] = acc;
 }`);
   const bg = bindElements(dO, dO.offset, dO.span), bo = bindElements(o, o.offset, o.span);
-  const meta = [B, H, Tq, D, dO.offset - bg.sub, ...dO.strides, o.offset - bo.sub, ...o.strides, out.offset];
+  const meta = ROWDOT.write({ B, H, Tq, D, g: [dO.offset - bg.sub, ...dO.strides], o: [o.offset - bo.sub, ...o.strides], yoff: out.offset });
   dev.dispatch(p, [bg.range, bo.range, out.storage.buffer!, dev.meta(meta)], ...grid(dev, B * H * Tq));
 }
 
@@ -191,7 +199,7 @@ ${wgslMeta(2)}
 @compute @workgroup_size(64)
 fn main(${WGSL_MAIN_ARGS}) {
   ${WGSL_INDEX}
-  let B = prm[0]; let H = prm[1]; let Tq = prm[2]; let mb = prm[3]; let mh = prm[4];
+  let B = ${MASKGRAD.p('B')}; let H = ${MASKGRAD.p('H')}; let Tq = ${MASKGRAD.p('Tq')}; let mb = ${MASKGRAD.p('mb')}; let mh = ${MASKGRAD.p('mh')};
   if (gi_ >= mb * mh) { return; }
   let bm = gi_ / mh; let hm = gi_ % mh;
   var acc = 0.0;
@@ -204,14 +212,8 @@ fn main(${WGSL_MAIN_ARGS}) {
   }
   y[gi_] = acc;
 }`);
-  dev.dispatch(p, [r.storage.buffer!, out.storage.buffer!, dev.meta([B, H, Tq, mb, mh])], ...grid(dev, mb * mh, 64));
+  dev.dispatch(p, [r.storage.buffer!, out.storage.buffer!, dev.meta(MASKGRAD.write({ B, H, Tq, mb, mh }))], ...grid(dev, mb * mh, 64));
   return out;
-}
-
-let forceDirect = false;
-/** Test hook: use the direct (non-subgroup) layout even on CPU adapters. */
-export function setBackwardDirect(v: boolean): void {
-  forceDirect = v;
 }
 
 /** Inputs [q, k, v, o, dO, lse, bias?, headMask?, keyLengths?]; outputs [dq, dk, dv, dHeadMask?]. */
@@ -237,7 +239,7 @@ export function attentionBackward(inputs: Tensor[], a: AttentionAttrs): Tensor[]
   }
   if (lse !== lseIn) lse.dispose();
   const r = hasMask ? empty([B, H, Tq], 'f32', dev) : null;
-  const sgSize = forceDirect ? null : cpuSubgroupSize(dev);
+  const sgSize = dev.tuning.attentionBackwardDirect ? null : cpuSubgroupSize(dev);
   const meta = new Array<number>(M.LENS_ARR + B).fill(0);
   const ins = attnMeta(dev, meta, t, { ...a, returnLse: true }, 0, B, biasBatchSpan(t.bias, Tq, Tk));
   const bw = M.LENS_ARR + B;

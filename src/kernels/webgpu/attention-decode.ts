@@ -10,7 +10,13 @@ import type { BufferRange } from '../../tensor/device.js';
 import { Tensor, empty } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
 import { AttentionAttrs, AttnDTypes, LOG2E, M, attnDecl, attnMeta, batchChunks, batchSpan, biasBatchSpan, biasStrides, cpuSubgroupSize, dummyBuffer, rwF32, splitInputs } from './attention.js';
+import { metaLayout } from './meta-layout.js';
 import { WGSL_INDEX, WGSL_MAIN_ARGS, bindElements, grid, newOutput, wgslInput, wgslMeta } from './util.js';
+
+/** kvAppend: cache sizes, first position, new positions, words per (b, h) region, the new keys' view. */
+const KV_APPEND = metaLayout(['B', 'H', 'Tmax', 'D', 'at', 'Tn', 'wordsPer', ['x', ['off', 'sb', 'sh', 'st', 'sd']]]);
+/** kvReorder: sizes, elements per (b, h) copied and per (b, h) in the cache, the index tensor's view; host beam indices follow as the tail. */
+const KV_REORDER = metaLayout(['B', 'H', 'per', 'hs', ['idx', ['off', 'stride']]]);
 
 const WGD = 64;
 // Metadata: the forward layout (M); D at M.DLOOP, the number of splits at M.DLOOP + 1, the partial base at M.EXTRA.
@@ -190,14 +196,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
-/** Keys per split (a multiple of the workgroup size; the subgroup variant uses at most 8 keys per lane). */
-export let decodeChunk = 256;
-let decodeSubgroups = true;
-/** Test hook: keys per split, and whether CPU adapters use the subgroup variant. */
-export function setDecodeChunk(n: number, subgroups = true): void {
-  decodeChunk = Math.max(WGD, Math.ceil(n / WGD) * WGD);
-  decodeSubgroups = subgroups;
-}
+/** Keys per split by default (`dev.tuning.decode.chunk` overrides; the subgroup variant uses at most 8 keys per lane). */
+export const DECODE_CHUNK = 256;
 
 /** Attention for Tq == 1: inputs/attrs as the 'attention' kernel; returns [out] or [out, lse]. */
 export function attentionDecode(inputs: Tensor[], a: AttentionAttrs): Tensor[] {
@@ -211,7 +211,10 @@ export function attentionDecode(inputs: Tensor[], a: AttentionAttrs): Tensor[] {
   const lse = a.returnLse ? newOutput(dev, [B, H, 1]) : null;
   if (out.size === 0) return lse ? [out, lse] : [out];
   const al4 = (x: Tensor) => x.strides[3] === 1 && x.offset % 4 === 0 && x.strides.slice(0, 3).every((st) => st % 4 === 0);
-  const sg = decodeSubgroups && D % 4 === 0 && al4(k) && al4(v) ? cpuSubgroupSize(dev) : null;
+  const tune = dev.tuning.decode;
+  // keys per split: a whole number of workgroups
+  const decodeChunk = tune?.chunk !== undefined ? Math.max(WGD, Math.ceil(tune.chunk / WGD) * WGD) : DECODE_CHUNK;
+  const sg = (tune?.subgroups ?? true) && D % 4 === 0 && al4(k) && al4(v) ? cpuSubgroupSize(dev) : null;
   const chunk = sg ? Math.min(decodeChunk, 8 * sg) : decodeChunk;
   const nsplit = Math.max(1, Math.ceil(Tk / chunk));
   const spec: DecSpec = { dq: q.dtype, dk: k.dtype, dv: v.dtype, db: bias?.dtype ?? null, dm: mask?.dtype ?? 'f32', dl: lens?.dtype ?? null, chunk };
@@ -275,12 +278,12 @@ ${wgslMeta(2)}
 @compute @workgroup_size(256)
 fn main(${WGSL_MAIN_ARGS}) {
   ${WGSL_INDEX}
-  let H = prm[1]; let Tmax = prm[2]; let D = prm[3]; let at = prm[4]; let Tn = prm[5]; let wordsPer = prm[6];
-  if (gi_ >= prm[0] * H * wordsPer) { return; }
+  let H = ${KV_APPEND.p('H')}; let Tmax = ${KV_APPEND.p('Tmax')}; let D = ${KV_APPEND.p('D')}; let at = ${KV_APPEND.p('at')}; let Tn = ${KV_APPEND.p('Tn')}; let wordsPer = ${KV_APPEND.p('wordsPer')};
+  if (gi_ >= ${KV_APPEND.p('B')} * H * wordsPer) { return; }
   let bh = gi_ / wordsPer; let w = gi_ % wordsPer;
   let b = bh / H; let h = bh % H;
-  let xo = prm[7] + b * prm[8] + h * prm[9];
-  let st = prm[10]; let sd = prm[11];
+  let xo = ${KV_APPEND.p('x.off')} + b * ${KV_APPEND.p('x.sb')} + h * ${KV_APPEND.p('x.sh')};
+  let st = ${KV_APPEND.p('x.st')}; let sd = ${KV_APPEND.p('x.sd')};
   let regionStart = bh * Tmax * D + at * D;  // element index in the cache
   ${
     f16
@@ -300,7 +303,7 @@ fn main(${WGSL_MAIN_ARGS}) {
   }
 }`);
     const bx = bindElements(kv, kv.offset, kv.span);
-    const meta = [B, H, Tmax, D, at, Tn, wordsPer, kv.offset - bx.sub, ...kv.strides.map((s, i) => (kv.shape[i] === 1 ? 0 : s))];
+    const meta = KV_APPEND.write({ B, H, Tmax, D, at, Tn, wordsPer, x: [kv.offset - bx.sub, ...kv.strides.map((s, i) => (kv.shape[i] === 1 ? 0 : s))] });
     if (cache.offset !== 0) throw new ShapeError('kvAppend: the cache must be a whole preallocated tensor (offset 0)');
     dev.dispatch(p, [bx.range, bindElements(cache, 0, cache.size).range, dev.meta(meta)], ...grid(dev, n));
   }
@@ -324,21 +327,21 @@ ${wgslMeta(fromTensor ? 3 : 2)}
 @compute @workgroup_size(256)
 fn main(${WGSL_MAIN_ARGS}) {
   ${WGSL_INDEX}
-  let H = prm[1]; let per = prm[2]; let hs = prm[3];
-  if (gi_ >= prm[0] * H * per) { return; }
+  let H = ${KV_REORDER.p('H')}; let per = ${KV_REORDER.p('per')}; let hs = ${KV_REORDER.p('hs')};
+  if (gi_ >= ${KV_REORDER.p('B')} * H * per) { return; }
   let e = gi_ % per; let bh = gi_ / per; let h = bh % H; let b = bh / H;
-  let src = ${fromTensor ? 'u32(ld_bi(prm[4] + b * prm[5]))' : 'prm[6u + b]'};
-  tmp[gi_] = ld_c((min(src, prm[0] - 1u) * H + h) * hs + e);
+  let src = ${fromTensor ? `u32(ld_bi(${KV_REORDER.p('idx.off')} + b * ${KV_REORDER.p('idx.stride')}))` : `prm[${KV_REORDER.words}u + b]`};
+  tmp[gi_] = ld_c((min(src, ${KV_REORDER.p('B')} - 1u) * H + h) * hs + e);
 }`);
-  const meta: number[] = [B, H, len * D, Tmax * D, 0, 0];
   const binds: (BufferRange | GPUBuffer)[] = [bindElements(cache, 0, cache.size).range, tmp.storage.buffer!];
+  let idxView = [0, 0];
   if (fromTensor) {
     const t = idx as Tensor;
     const bi = bindElements(t, t.offset, t.span);
-    meta[4] = t.offset - bi.sub;
-    meta[5] = t.strides[0];
+    idxView = [t.offset - bi.sub, t.strides[0]];
     binds.push(bi.range);
-  } else meta.push(...(idx as number[]));
+  }
+  const meta = KV_REORDER.write({ B, H, per: len * D, hs: Tmax * D, idx: idxView }, fromTensor ? [] : (idx as number[]));
   binds.push(dev.meta(meta));
   dev.dispatch(p, binds, ...grid(dev, n));
   kvAppend(cache, tmp, 0).dispose();

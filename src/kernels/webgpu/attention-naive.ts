@@ -3,11 +3,18 @@
 // Materialises the full [B, H, Tq, Tk] score matrix.
 import type { Device } from '../../tensor/device.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { metaLayout } from './meta-layout.js';
 import { WGSL_INDEX, WGSL_MAIN_ARGS, bindWhole, f32Bits, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
-function meta4(t: Tensor, sub: number): number[] {
+/** Offset (relative to the binding) and the [b, h, t, d] strides of a q/k/v operand. */
+const VIEW = ['off', 'sb', 'sh', 'st', 'sd'] as const;
+function view(t: Tensor, sub: number): number[] {
   return [t.offset - sub, ...t.strides];
 }
+// Pass 1 (scores), pass 2 (row softmax) and pass 3 (P·V) metadata.
+const S1 = metaLayout(['B', 'H', 'Tq', 'Tk', 'D', 'scale', ['q', VIEW], ['k', VIEW], 'qoff']);
+const S2 = metaLayout(['rows', 'Tk']);
+const S3 = metaLayout(['B', 'H', 'Tq', 'Tk', 'D', ['v', VIEW]]);
 
 export function attentionNaive(inputs: Tensor[], a: { scale: number; causal: boolean }): Tensor {
   const [q, k, v] = inputs;
@@ -26,17 +33,17 @@ ${wgslMeta(3)}
 @compute @workgroup_size(256)
 fn main(${WGSL_MAIN_ARGS}) {
   ${WGSL_INDEX}
-  let H = prm[1]; let Tq = prm[2]; let Tk = prm[3]; let D = prm[4];
-  if (gi_ >= prm[0] * H * Tq * Tk) { return; }
+  let H = ${S1.p('H')}; let Tq = ${S1.p('Tq')}; let Tk = ${S1.p('Tk')}; let D = ${S1.p('D')};
+  if (gi_ >= ${S1.p('B')} * H * Tq * Tk) { return; }
   let j = gi_ % Tk; let i = (gi_ / Tk) % Tq; let h = (gi_ / (Tk * Tq)) % H; let b = gi_ / (Tk * Tq * H);
-  ${a.causal ? 'if (i32(j) > i32(i) + bitcast<i32>(prm[16])) { s[gi_] = -3.0e38; return; }' : ''}
-  let qo = prm[6] + b * prm[7] + h * prm[8] + i * prm[9];
-  let ko = prm[11] + b * prm[12] + h * prm[13] + j * prm[14];
+  ${a.causal ? `if (i32(j) > i32(i) + bitcast<i32>(${S1.p('qoff')})) { s[gi_] = -3.0e38; return; }` : ''}
+  let qo = ${S1.p('q.off')} + b * ${S1.p('q.sb')} + h * ${S1.p('q.sh')} + i * ${S1.p('q.st')};
+  let ko = ${S1.p('k.off')} + b * ${S1.p('k.sb')} + h * ${S1.p('k.sh')} + j * ${S1.p('k.st')};
   var acc = 0.0;
-  for (var d = 0u; d < D; d++) { acc += ld_q(qo + d * prm[10]) * ld_k(ko + d * prm[15]); }
-  s[gi_] = acc * bitcast<f32>(prm[5]);
+  for (var d = 0u; d < D; d++) { acc += ld_q(qo + d * ${S1.p('q.sd')}) * ld_k(ko + d * ${S1.p('k.sd')}); }
+  s[gi_] = acc * bitcast<f32>(${S1.p('scale')});
 }`);
-  const m1 = [B, H, Tq, Tk, D, f32Bits(a.scale), ...meta4(q, bq.sub), ...meta4(k, bk.sub), Tk - Tq];
+  const m1 = S1.write({ B, H, Tq, Tk, D, scale: f32Bits(a.scale), q: view(q, bq.sub), k: view(k, bk.sub), qoff: Tk - Tq });
   dev.dispatch(p1, [bq.range, bk.range, S.storage.buffer!, dev.meta(m1)], ...grid(dev, B * H * Tq * Tk));
   // pass 2: softmax per row, in place
   const p2 = dev.pipeline('attnNaive2', () => `@group(0) @binding(0) var<storage, read_write> s: array<f32>;
@@ -44,8 +51,8 @@ ${wgslMeta(1)}
 @compute @workgroup_size(256)
 fn main(${WGSL_MAIN_ARGS}) {
   ${WGSL_INDEX}
-  let Tk = prm[1];
-  if (gi_ >= prm[0]) { return; }
+  let Tk = ${S2.p('Tk')};
+  if (gi_ >= ${S2.p('rows')}) { return; }
   let base = gi_ * Tk;
   var mx = -3.4e38;
   for (var j = 0u; j < Tk; j++) { mx = max(mx, s[base + j]); }
@@ -54,7 +61,7 @@ fn main(${WGSL_MAIN_ARGS}) {
   let inv = select(0.0, 1.0 / sum, sum > 0.0);
   for (var j = 0u; j < Tk; j++) { s[base + j] *= inv; }
 }`);
-  dev.dispatch(p2, [S.storage.buffer!, dev.meta([B * H * Tq, Tk])], ...grid(dev, B * H * Tq));
+  dev.dispatch(p2, [S.storage.buffer!, dev.meta(S2.write({ rows: B * H * Tq, Tk }))], ...grid(dev, B * H * Tq));
   // pass 3: O = P V
   const p3 = dev.pipeline(`attnNaive3:${v.dtype}`, () => `@group(0) @binding(0) var<storage, read> s: array<f32>;
 ${wgslInput(1, 'v', v.dtype)}
@@ -63,16 +70,16 @@ ${wgslMeta(3)}
 @compute @workgroup_size(256)
 fn main(${WGSL_MAIN_ARGS}) {
   ${WGSL_INDEX}
-  let H = prm[1]; let Tq = prm[2]; let Tk = prm[3]; let D = prm[4];
-  if (gi_ >= prm[0] * H * Tq * D) { return; }
+  let H = ${S3.p('H')}; let Tq = ${S3.p('Tq')}; let Tk = ${S3.p('Tk')}; let D = ${S3.p('D')};
+  if (gi_ >= ${S3.p('B')} * H * Tq * D) { return; }
   let d = gi_ % D; let i = (gi_ / D) % Tq; let h = (gi_ / (D * Tq)) % H; let b = gi_ / (D * Tq * H);
-  let vo = prm[5] + b * prm[6] + h * prm[7] + d * prm[9];
+  let vo = ${S3.p('v.off')} + b * ${S3.p('v.sb')} + h * ${S3.p('v.sh')} + d * ${S3.p('v.sd')};
   let so = ((b * H + h) * Tq + i) * Tk;
   var acc = 0.0;
-  for (var j = 0u; j < Tk; j++) { acc += s[so + j] * ld_v(vo + j * prm[8]); }
+  for (var j = 0u; j < Tk; j++) { acc += s[so + j] * ld_v(vo + j * ${S3.p('v.st')}); }
   o[gi_] = acc;
 }`);
-  const m3 = [B, H, Tq, Tk, D, ...meta4(v, bv.sub)];
+  const m3 = S3.write({ B, H, Tq, Tk, D, v: view(v, bv.sub) });
   dev.dispatch(p3, [S.storage.buffer!, bv.range, out.storage.buffer!, dev.meta(m3)], ...grid(dev, B * H * Tq * D));
   S.dispose();
   return out;

@@ -14,7 +14,8 @@ import type { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { bindElements, f32Bits, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
-import type { AttentionAttrs } from '../../ops/attention.js';
+import { optionalInputs } from '../signatures.js';
+import type { AttentionAttrs } from '../signatures.js';
 export type { AttentionAttrs };
 
 export const LOG2E = 1.4426950408889634;
@@ -32,10 +33,7 @@ export interface AttnInputs {
 }
 export function splitInputs(inputs: Tensor[], a: { hasBias?: boolean; hasMask?: boolean; hasLensTensor?: boolean }, first = 3): AttnInputs {
   const [q, k, v] = inputs;
-  let i = first;
-  const bias = a.hasBias ? inputs[i++] : undefined;
-  const mask = a.hasMask ? inputs[i++] : undefined;
-  const lens = a.hasLensTensor ? inputs[i++] : undefined;
+  const [bias, mask, lens] = optionalInputs(inputs, first, [!!a.hasBias, !!a.hasMask, !!a.hasLensTensor]);
   return { q, k, v, bias, mask, lens };
 }
 
@@ -110,14 +108,8 @@ export interface FwdConfig {
  * variant relies on subgroups being consecutive local invocations of exactly this size.
  */
 export function cpuSubgroupSize(dev: Device): number | null {
-  if (!dev.hasSubgroups) return null;
-  const info = dev.adapterInfo as { subgroupMinSize?: number; subgroupMaxSize?: number; architecture: string; description: string; device: string };
-  const gi = (dev.gpu as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
-  const min = info.subgroupMinSize ?? gi?.subgroupMinSize, max = info.subgroupMaxSize ?? gi?.subgroupMaxSize;
-  const cpu = /software|cpu/i.test(info.architecture) || /llvmpipe|lavapipe|swiftshader/i.test(`${info.description} ${info.device}`);
-  if (!cpu) return null;
-  if (min !== undefined && max !== undefined) return min === max && [4, 8, 16].includes(min) ? min : null;
-  return /llvmpipe/i.test(`${info.description} ${info.device}`) ? 8 : null;
+  const { software, subgroupSize } = dev.profile;
+  return software && subgroupSize !== null && [4, 8, 16].includes(subgroupSize) ? subgroupSize : null;
 }
 
 /** Subgroup-broadcast variant on CPU adapters, workgroup-memory tiles elsewhere. */
@@ -125,12 +117,6 @@ export function defaultFwdConfig(dev: Device, D: number): FwdConfig {
   const sg = cpuSubgroupSize(dev);
   if (sg) return { wg: sg, qpt: D <= 32 ? 4 : D <= 64 ? 3 : D <= 128 ? 2 : 1, bk: 1, tile: 0 };
   return { wg: 64, qpt: 1, bk: 4, tile: 32 };
-}
-
-let overrideCfg: Partial<FwdConfig> | null = null;
-/** Bench/test hook: force a kernel configuration (null restores the default). */
-export function setAttentionConfig(c: Partial<FwdConfig> | null): void {
-  overrideCfg = c;
 }
 
 interface Spec extends AttnDTypes {
@@ -477,7 +463,7 @@ export function attention(inputs: Tensor[], a: AttentionAttrs): Tensor[] {
   const out = newOutput(dev, [B, H, Tq, D]);
   const lse = a.returnLse ? newOutput(dev, [B, H, Tq]) : null;
   if (out.size === 0) return lse ? [out, lse] : [out];
-  const cfg: FwdConfig = { ...defaultFwdConfig(dev, D), ...(overrideCfg ?? {}) };
+  const cfg: FwdConfig = { ...defaultFwdConfig(dev, D), ...dev.tuning.attention };
   // K and V tiles (8·D bytes per key) plus the uniform key bound must fit workgroup memory
   if (cfg.tile) cfg.tile = Math.max(cfg.bk, Math.floor(Math.min(cfg.tile, (dev.limits.maxComputeWorkgroupStorageSize - 16) / (8 * D)) / cfg.bk) * cfg.bk);
   const unit = (x: Tensor) => x.strides[3] === 1;

@@ -9,6 +9,7 @@ import type { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { WGSL_ERF } from '../elementwise-defs.js';
 import { cpuSubgroupSize } from './attention.js';
+import { metaLayout } from './meta-layout.js';
 import { bindElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
 export interface Conv1dAttrs {
@@ -42,10 +43,15 @@ interface Spec {
   cfg: Conv1dConfig;
 }
 
-// meta: 0 B, 1 Cin, 2 T, 3 Cout, 4 Tout, 5 K, 6 pad, 7 cin per group, 8 cout per group, 9 channel blocks per
-// group, 10 x (offset, sb, sc, st), 14 w (offset, so, si, sk), 18 bias (offset, stride), 20 out base,
-// 21 number of stores per invocation (CO·TPL)
-const M = { B: 0, CIN: 1, T: 2, COUT: 3, TOUT: 4, K: 5, PAD: 6, CIG: 7, COG: 8, NBLK: 9, X: 10, W: 14, BIAS: 18, OB: 20, NST: 21 };
+// Metadata: sizes, cin/cout per group, channel blocks per group, x and w views (offset in the binding, then
+// strides), bias (offset, stride), output base, number of stores per invocation (CO·TPL).
+const M = metaLayout([
+  'B', 'Cin', 'T', 'Cout', 'Tout', 'K', 'pad', 'cig', 'cog', 'nblk',
+  ['x', ['off', 'sb', 'sc', 'st']],
+  ['w', ['off', 'so', 'si', 'sk']],
+  ['bias', ['off', 'stride']],
+  'ob', 'nst',
+]);
 
 /** Bindings of the conv kernels: x, w, bias?, y (f32), meta. */
 export function convDecl(s: { dx: DType; dw: DType; db: DType | null }): string {
@@ -93,14 +99,14 @@ export function genConv1d(s: Spec): string {
   const e = (x: string) => L.push(x);
   const lane = SG ? 'ln' : 'lid';
   e(`let b = wid.z;`);
-  e(`let T = prm[${M.T}]; let Tout = prm[${M.TOUT}]; let K = prm[${M.K}]; let pad = i32(prm[${M.PAD}]);`);
-  e(`let cig = prm[${M.CIG}]; let cog = prm[${M.COG}];`);
-  e(`let g = wid.y / prm[${M.NBLK}]; let blk = wid.y % prm[${M.NBLK}];`);
+  e(`let T = ${M.p('T')}; let Tout = ${M.p('Tout')}; let K = ${M.p('K')}; let pad = i32(${M.p('pad')});`);
+  e(`let cig = ${M.p('cig')}; let cog = ${M.p('cog')};`);
+  e(`let g = wid.y / ${M.p('nblk')}; let blk = wid.y % ${M.p('nblk')};`);
   e(`let co0 = g * cog + blk * ${CO}u; let coEnd = g * cog + cog;`);
   e(`let tb = (wid.x * ${WG}u + ${lane}) * ${TPL}u;`);
   e(`let xs0 = i32(tb) * ${st} - pad;`);
-  e(`let xbb = prm[${M.X}] + b * prm[${M.X + 1}]; let sxc = prm[${M.X + 2}]; let sxt = prm[${M.X + 3}];`);
-  e(`let wo = prm[${M.W}]; let swo = prm[${M.W + 1}]; let swi = prm[${M.W + 2}]; let swk = prm[${M.W + 3}];`);
+  e(`let xbb = ${M.p('x.off')} + b * ${M.p('x.sb')}; let sxc = ${M.p('x.sc')}; let sxt = ${M.p('x.st')};`);
+  e(`let wo = ${M.p('w.off')}; let swo = ${M.p('w.so')}; let swi = ${M.p('w.si')}; let swk = ${M.p('w.sk')};`);
   for (const c of CH) for (const u of U) e(`var a${c}_${u} = 0.0;`);
   // weight rows this lane loads (broadcast layout): channel co0 + c*SG + lane
   convWeightRows(e, SG, CO, 'coEnd');
@@ -133,12 +139,12 @@ export function genConv1d(s: Spec): string {
   // epilogue: registers -> private array -> store loop with bias and GELU
   e(`var oa: array<f32, ${CO * TPL}>;`);
   for (const c of CH) for (const u of U) e(`oa[${c * TPL + u}] = a${c}_${u};`);
-  e(`let yb = prm[${M.OB}] + b * prm[${M.COUT}] * Tout;`);
-  e(`for (var x = 0u; x < prm[${M.NST}]; x++) {`);
+  e(`let yb = ${M.p('ob')} + b * ${M.p('Cout')} * Tout;`);
+  e(`for (var x = 0u; x < ${M.p('nst')}; x++) {`);
   e(`  let c = x / ${TPL}u; let t = tb + x % ${TPL}u; let co = co0 + c;`);
   e(`  if (co < coEnd && t < Tout) {`);
   e(`    var r = oa[x];`);
-  if (s.db) e(`    r += ld_bias(prm[${M.BIAS}] + co * prm[${M.BIAS + 1}]);`);
+  if (s.db) e(`    r += ld_bias(${M.p('bias.off')} + co * ${M.p('bias.stride')});`);
   if (s.gelu) e(`    r = 0.5 * r * (1.0 + erf_(r * 0.70710678118654752));`);
   e(`    y[yb + co * Tout + t] = r;`);
   e(`  }`);
@@ -152,12 +158,6 @@ export function defaultConv1dConfig(dev: Device, coPerGroup: number): Conv1dConf
   return { co: 8, tpl: 4, wg: 64 };
 }
 
-let override: Partial<Conv1dConfig> | null = null;
-/** Bench/test hook: force a tiling (null restores the default). */
-export function setConv1dConfig(c: Partial<Conv1dConfig> | null): void {
-  override = c;
-}
-
 /** conv1d on the GPU: x [B, Cin, T], w [Cout, Cin/groups, K], bias [Cout]? -> [B, Cout, Tout] f32. */
 export function conv1dGpu(x: Tensor, w: Tensor, bias: Tensor | undefined, a: Conv1dAttrs, cfg?: Partial<Conv1dConfig>): Tensor {
   const dev = x.device!;
@@ -168,23 +168,25 @@ export function conv1dGpu(x: Tensor, w: Tensor, bias: Tensor | undefined, a: Con
   const y = newOutput(dev, [B, Cout, Math.max(Tout, 0)]);
   if (y.size === 0) return y;
   const cog = Cout / G;
-  const c: Conv1dConfig = { ...defaultConv1dConfig(dev, cog), ...(cfg ?? {}), ...(override ?? {}) };
+  const c: Conv1dConfig = { ...defaultConv1dConfig(dev, cog), ...(cfg ?? {}), ...dev.tuning.conv1d };
   const sg = c.direct ? 0 : cpuSubgroupSize(dev) ?? 0;
   if (sg && c.co % sg !== 0) c.co = Math.ceil(c.co / sg) * sg;
   const spec: Spec = { dx: x.dtype, dw: w.dtype, db: bias?.dtype ?? null, gelu: a.activation === 'gelu', stride: a.stride, K: K <= 8 ? K : 0, sg, cfg: c };
   const p = dev.pipeline(`conv1d:${JSON.stringify(spec)}`, () => genConv1d(spec));
   const nblk = Math.ceil(cog / c.co);
   const bx = bindElements(x, x.offset, x.span), bw = bindElements(w, w.offset, w.span);
-  const meta = [B, Cin, T, Cout, Tout, K, a.padding, cig, cog, nblk, x.offset - bx.sub, ...x.strides, w.offset - bw.sub, ...w.strides, 0, 0, 0, c.co * c.tpl];
   const bindings: (BufferRange | GPUBuffer)[] = [bx.range, bw.range];
-  if (bias) {
-    const bb = bindElements(bias, bias.offset, bias.span);
-    meta[M.BIAS] = bias.offset - bb.sub;
-    meta[M.BIAS + 1] = bias.strides[0];
-    bindings.push(bb.range);
-  }
+  const bb = bias ? bindElements(bias, bias.offset, bias.span) : null;
+  if (bb) bindings.push(bb.range);
   const by = bindElements(y, 0, y.size);
-  meta[M.OB] = -by.sub;
+  const meta = M.write({
+    B, Cin, T, Cout, Tout, K, pad: a.padding, cig, cog, nblk,
+    x: [x.offset - bx.sub, ...x.strides],
+    w: [w.offset - bw.sub, ...w.strides],
+    bias: bias && bb ? [bias.offset - bb.sub, bias.strides[0]] : [0, 0],
+    ob: -by.sub,
+    nst: c.co * c.tpl,
+  });
   bindings.push(by.range, dev.meta(meta));
   const per = (sg || c.wg) * c.tpl;
   dev.dispatch(p, bindings, Math.ceil(Tout / per), G * nblk, B);

@@ -4,9 +4,15 @@
 // every row is ignored, like torch). Targets outside [0, V) that are not ignore_index cannot raise on the
 // GPU: their loss is NaN (the CPU reference throws, as torch does).
 import { Tensor } from '../../tensor/tensor.js';
-import { dispatchRows, extraBase, rowConfig, rowKey, rowLayout, wgslRowKernel } from './reduce.js';
+import { metaLayout } from './meta-layout.js';
+import { ROW_META, dispatchRows, extraBase, rowConfig, rowKey, rowLayout, wgslRowKernel } from './reduce.js';
 import { wgslSoftmaxStats } from './softmax.js';
 import { bindElements, newOutput, wgslInput, wgslMeta } from './util.js';
+
+/** Per-row kernel: values after the row header (at `E`): ignore_index (i32 bits), the targets' view. */
+const EXTRA = metaLayout(['ignore', ['tg', ['off', 'stride']]]);
+/** Mean kernel: rows, ignore_index, the targets' view. */
+const MEAN = metaLayout(['N', 'ignore', ['tg', ['off', 'stride']]]);
 
 /** Per-row losses [N] (0 where the target is ignore_index). */
 export function crossEntropyPerRow(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
@@ -24,9 +30,9 @@ export function crossEntropyPerRow(logits: Tensor, targets: Tensor, ignoreIndex:
 ${wgslMeta(3)}`;
   const pipeline = dev.pipeline(`xent:${logits.dtype}:${n}:${rowKey(rc)}`, () => wgslRowKernel(rc, n, decls, wgslSoftmaxStats(rc), `let st = row_stats(o.x, R, xk);
   if (lid == 0u) {
-    let t = tg[prm[${E + 1}u] + (prm[1] + wid) * prm[${E + 2}u]];
+    let t = tg[${EXTRA.p('tg.off', E, true)} + (${ROW_META.p('r0')} + wid) * ${EXTRA.p('tg.stride', E, true)}];
     var loss = 0.0;
-    if (t != bitcast<i32>(prm[${E}u])) {
+    if (t != bitcast<i32>(${EXTRA.p('ignore', E, true)})) {
       if (t < 0 || u32(t) >= R || st.y < 0.0) {
         loss = nan_();
       } else {
@@ -36,7 +42,7 @@ ${wgslMeta(3)}`;
     y[o.y] = loss;
   }`));
   const tb = bindElements(targets, targets.offset, targets.span);
-  dispatchRows(dev, pipeline, logits, out, L, { mid: [tb.range], extra: [ignoreIndex >>> 0, targets.offset - tb.sub, targets.strides[0]] });
+  dispatchRows(dev, pipeline, logits, out, L, { mid: [tb.range], extra: EXTRA.write({ ignore: ignoreIndex >>> 0, tg: [targets.offset - tb.sub, targets.strides[0]] }) });
   return out;
 }
 
@@ -56,8 +62,8 @@ var<workgroup> sh_c: array<u32, 256>;
 fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
   var c = 0u;
-  for (var r = lid; r < prm[0]; r += 256u) {
-    if (tg[prm[2] + r * prm[3]] != bitcast<i32>(prm[1])) {
+  for (var r = lid; r < ${MEAN.p('N')}; r += 256u) {
+    if (tg[${MEAN.p('tg.off')} + r * ${MEAN.p('tg.stride')}] != bitcast<i32>(${MEAN.p('ignore')})) {
       s += l[r];
       c += 1u;
     }
@@ -77,7 +83,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }`);
   const tb = bindElements(targets, targets.offset, Math.max(targets.span, 1));
   const lb = bindElements(per, 0, Math.max(N, 1));
-  dev.dispatch(pipeline, [lb.range, tb.range, bindElements(out, 0, 1).range, dev.meta([N, ignoreIndex >>> 0, targets.offset - tb.sub, targets.strides[0] ?? 0])], 1);
+  dev.dispatch(pipeline, [lb.range, tb.range, bindElements(out, 0, 1).range, dev.meta(MEAN.write({ N, ignore: ignoreIndex >>> 0, tg: [targets.offset - tb.sub, targets.strides[0] ?? 0] }))], 1);
   per.dispose();
   return out;
 }

@@ -4,7 +4,13 @@
 // outputs whose id falls in it. Out-of-range ids (GPU ids cannot be validated without a readback) give rows of
 // zeros; the op validates CPU ids before uploading them.
 import { Tensor } from '../../tensor/tensor.js';
+import { metaLayout } from './meta-layout.js';
 import { WGSL_ELEMENT_MAIN, WG, bindElements, grid, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
+
+// Metadata: outputs in this dispatch (read by WGSL_ELEMENT_MAIN), first output, first output element bound,
+// D, the run of table rows [r0, r1), V, the table view (offset in the binding, row and column strides), the
+// ids' offset, and whether this dispatch writes the zero rows of out-of-range ids (the first run does).
+const M = metaLayout(['count', 'start', 'ysub', 'D', 'r0', 'r1', 'V', ['t', ['off', 'sv', 'sd']], 'idsOff', 'zeros']);
 
 export function gather(table: Tensor, ids: Tensor): Tensor {
   const dev = table.device!;
@@ -19,14 +25,14 @@ export function gather(table: Tensor, ids: Tensor): Tensor {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 ${wgslMeta(3)}
 ${WGSL_ELEMENT_MAIN}
-  let g = prm[1] + gi_;
-  let D = prm[3];
-  let id = ids[prm[10] + g / D];
+  let g = ${M.p('start')} + gi_;
+  let D = ${M.p('D')};
+  let id = ids[${M.p('idsOff')} + g / D];
   let c = g % D;
-  if (id >= i32(prm[4]) && id < i32(prm[5])) {
-    y[g - prm[2]] = ld_t(prm[7] + u32(id) * prm[8] + c * prm[9]);
-  } else if (prm[11] != 0u && (id < 0 || id >= i32(prm[6]))) {
-    y[g - prm[2]] = 0.0;
+  if (id >= i32(${M.p('r0')}) && id < i32(${M.p('r1')})) {
+    y[g - ${M.p('ysub')}] = ld_t(${M.p('t.off')} + u32(id) * ${M.p('t.sv')} + c * ${M.p('t.sd')});
+  } else if (${M.p('zeros')} != 0u && (id < 0 || id >= i32(${M.p('V')}))) {
+    y[g - ${M.p('ysub')}] = 0.0;
   }
 }`);
   // Runs of table rows that fit one binding.
@@ -42,7 +48,7 @@ ${WGSL_ELEMENT_MAIN}
     for (let r0 = 0; r0 < Math.max(V, 1); r0 += rowsPer) {
       const r1 = Math.min(V, r0 + rowsPer);
       const tb = r1 > r0 ? bindElements(table, table.offset + r0 * sv, (r1 - r0 - 1) * sv + rowSpan) : bindElements(table, table.offset, 1);
-      const meta = [count, start, yb.sub, D, r0, r1, V, (table.offset - tb.sub) >>> 0, sv, sd, idc.offset - ib.sub, r0 === 0 ? 1 : 0];
+      const meta = M.write({ count, start, ysub: yb.sub, D, r0, r1, V, t: [(table.offset - tb.sub) >>> 0, sv, sd], idsOff: idc.offset - ib.sub, zeros: r0 === 0 ? 1 : 0 });
       dev.dispatch(pipeline, [tb.range, ib.range, yb.range, dev.meta(meta)], ...grid(dev, count));
     }
   }

@@ -16,3 +16,4 @@ import './matmul-index.js';
 import './reduce-index.js';
 import './attention-index.js';
 import './conv-index.js';
+import './quant-index.js';

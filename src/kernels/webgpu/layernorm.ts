@@ -3,7 +3,11 @@
 // bias: any 1-D view, f32 or f16.
 import { Tensor } from '../../tensor/tensor.js';
 import { dispatchRows, rowKey, sameShapeRows, wgslReduce, wgslRowKernel } from './reduce.js';
+import { metaLayout } from './meta-layout.js';
 import { bindElements, f32Bits, wgslInput, wgslMeta } from './util.js';
+
+/** Op-specific metadata after the row header (at `E`): eps (f32 bits), weight and bias views. */
+const EXTRA = metaLayout(['eps', ['w', ['off', 'stride']], ['b', ['off', 'stride']]]);
 
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
   const dev = x.device!;
@@ -19,7 +23,7 @@ ${weight ? wgslInput(wBind, 'w', weight.dtype) : ''}
 ${bias ? wgslInput(bBind, 'bv', bias.dtype) : ''}
 @group(0) @binding(${yBind}) var<storage, read_write> y: array<f32>;
 ${wgslMeta(mBind)}`;
-  const pipeline = dev.pipeline(key, () => wgslRowKernel(rc, n, decls, wgslReduce('s', rc, 'add'), `let eps = metaf(${E}u);
+  const pipeline = dev.pipeline(key, () => wgslRowKernel(rc, n, decls, wgslReduce('s', rc, 'add'), `let eps = metaf(${EXTRA.at('eps', E)}u);
   var p = 0.0;
   for (var k = lid; k < R; k += ${wg}u) { p += ld_x(o.x + k * xk); }
   let mean = wg_s(p) / f32(R);
@@ -28,17 +32,17 @@ ${wgslMeta(mBind)}`;
   let rstd = inverseSqrt(wg_s(q) / f32(R) + eps);
   for (var k = lid; k < R; k += ${wg}u) {
     var v = (ld_x(o.x + k * xk) - mean) * rstd;
-    ${weight ? `v = v * ld_w(prm[${E + 1}u] + k * prm[${E + 2}u]);` : ''}
-    ${bias ? `v = v + ld_bv(prm[${E + 3}u] + k * prm[${E + 4}u]);` : ''}
+    ${weight ? `v = v * ld_w(${EXTRA.p('w.off', E, true)} + k * ${EXTRA.p('w.stride', E, true)});` : ''}
+    ${bias ? `v = v + ld_bv(${EXTRA.p('b.off', E, true)} + k * ${EXTRA.p('b.stride', E, true)});` : ''}
     y[o.y + k * yk] = v;
   }`));
   const wb = weight ? bindElements(weight, weight.offset, weight.span) : null;
   const bb = bias ? bindElements(bias, bias.offset, bias.span) : null;
-  const extra = [
-    f32Bits(eps),
-    wb ? weight!.offset - wb.sub : 0, weight?.strides[0] ?? 0,
-    bb ? bias!.offset - bb.sub : 0, bias?.strides[0] ?? 0,
-  ];
+  const extra = EXTRA.write({
+    eps: f32Bits(eps),
+    w: [wb ? weight!.offset - wb.sub : 0, weight?.strides[0] ?? 0],
+    b: [bb ? bias!.offset - bb.sub : 0, bias?.strides[0] ?? 0],
+  });
   dispatchRows(dev, pipeline, x, out, L, { mid: [...(wb ? [wb.range] : []), ...(bb ? [bb.range] : [])], extra });
   return out;
 }

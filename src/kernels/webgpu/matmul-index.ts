@@ -1,8 +1,8 @@
 // WebGPU kernels for the matmul group (registered on import): builds a strided plan of the problem (folding
 // the batch into M when b is shared), then picks the GEMV kernel for M == 1 with a K-contiguous weight and
 // the register-blocked kernel otherwise.
-import type { MatmulAttrs } from '../../ops/matmul.js';
-import { matmulInputs, matmulShapes } from '../../ops/matmul.js';
+import type { MatmulAttrs } from '../signatures.js';
+import { matmulInputs, matmulShapes } from '../signatures.js';
 import { broadcastStrides } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { registerKernel } from '../registry.js';

@@ -5,7 +5,7 @@
 // the same meta layout, batch handling, chunking and fused epilogue as the register kernel (matmul.ts), which
 // dispatches it. Unused on CPU adapters (lavapipe/SwiftShader), where barriers and workgroup memory are slow.
 import type { DType } from '../../tensor/dtype.js';
-import { EPI, epilogueWgsl, wgslBatchPrologue } from './matmul.js';
+import { EPI, epilogueWgsl, wgslBatchPrologue } from './matmul-wgsl.js';
 import { wgslInput, wgslMeta } from './util.js';
 
 export interface TiledSpec {

@@ -1,5 +1,6 @@
 // WebGPU kernels for the reduce group (registered on import).
 import { registerKernel } from '../registry.js';
+import { optionalInputs } from '../signatures.js';
 import { argmax } from './argmax.js';
 import { concat } from './concat.js';
 import { crossEntropy, crossEntropyPerRow } from './cross-entropy.js';
@@ -16,10 +17,8 @@ for (const op of ['sum', 'mean', 'max'] as ReduceOp[]) {
 registerKernel<{ axis: number }>('softmax', 'webgpu', ([x], a) => softmax(x, a.axis, false));
 registerKernel<{ axis: number }>('logSoftmax', 'webgpu', ([x], a) => softmax(x, a.axis, true));
 registerKernel<{ eps: number; hasWeight: boolean; hasBias: boolean }>('layerNorm', 'webgpu', (ins, a) => {
-  let i = 1;
-  const w = a.hasWeight ? ins[i++] : null;
-  const b = a.hasBias ? ins[i++] : null;
-  return layerNorm(ins[0], w, b, a.eps);
+  const [w, b] = optionalInputs(ins, 1, [a.hasWeight, a.hasBias]);
+  return layerNorm(ins[0], w ?? null, b ?? null, a.eps);
 });
 registerKernel<{ eps: number; halfCast?: boolean }>('rmsNorm', 'webgpu', ([x, w], a) => rmsNorm(x, w, a.eps, a.halfCast ?? false));
 registerKernel<{ theta: number; layout?: RopeLayout; maxPosition?: number }>('rope', 'webgpu', ([x, p], a) =>

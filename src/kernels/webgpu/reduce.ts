@@ -12,6 +12,7 @@ import { ShapeError } from '../../errors.js';
 import type { Binding, BufferRange, Device } from '../../tensor/device.js';
 import { contiguousStrides, sizeOf } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { metaLayout } from './meta-layout.js';
 import { WGSL_ELEMENT_MAIN, bindElements, grid, maxBindingElements, newOutput, wgslInput, wgslMeta } from './util.js';
 
 /** Rows of a tensor reduced (or normalised) along one axis. */
@@ -28,6 +29,13 @@ export interface RowLayout {
   xk: number;
   yk: number;
 }
+
+/**
+ * Meta header of a row chunk: rows in the chunk (read by the early exits), first row, R, input/output strides
+ * along the axis, input/output base offsets in the bindings, outer rank n; then (runtime length) the outer
+ * shape, xs and ys, n words each, then op-specific values from `extraBase(n)`.
+ */
+export const ROW_META = metaLayout(['rows', 'r0', 'R', 'xk', 'yk', 'xoff', 'yoff', 'rank']);
 
 export interface RowChunk {
   r0: number;
@@ -86,9 +94,11 @@ export function rowChunks(dev: Device, x: Tensor, y: Tensor, L: RowLayout): RowC
   const rowSpanX = L.R ? (L.R - 1) * L.xk + 1 : 1;
   const rowSpanY = L.yk ? (L.R - 1) * L.yk + 1 : 1;
   const maxX = maxBindingElements(dev, x.dtype), maxY = maxBindingElements(dev, y.dtype);
-  const header = (r0: number, count: number, xb: { sub: number }, yb: { sub: number }) => [
-    count, r0, L.R, L.xk, L.yk, (x.offset - xb.sub) >>> 0, (y.offset - yb.sub) >>> 0, L.outer.length, ...L.outer, ...L.xs, ...L.ys,
-  ];
+  const header = (r0: number, count: number, xb: { sub: number }, yb: { sub: number }) =>
+    ROW_META.write(
+      { rows: count, r0, R: L.R, xk: L.xk, yk: L.yk, xoff: (x.offset - xb.sub) >>> 0, yoff: (y.offset - yb.sub) >>> 0, rank: L.outer.length },
+      [...L.outer, ...L.xs, ...L.ys],
+    );
   if (x.span <= maxX && y.span <= maxY) {
     const xb = bindElements(x, x.offset, x.span), yb = bindElements(y, y.offset, y.span);
     return [{ r0: 0, count: L.rows, x: xb.range, y: yb.range, header: header(0, L.rows, xb, yb) }];
@@ -111,7 +121,7 @@ export function rowChunks(dev: Device, x: Tensor, y: Tensor, L: RowLayout): RowC
 
 /** Index in the meta buffer where op-specific values start, for a layout of outer rank `n`. */
 export function extraBase(n: number): number {
-  return 8 + 3 * n;
+  return ROW_META.words + 3 * n;
 }
 
 /**
@@ -121,14 +131,14 @@ export function extraBase(n: number): number {
 export function wgslRows(n: number): string {
   return `fn row_offsets(r: u32) -> vec2<u32> {
   var rem = r;
-  var xo = prm[5];
-  var yo = prm[6];
+  var xo = ${ROW_META.p('xoff')};
+  var yo = ${ROW_META.p('yoff')};
   for (var d: i32 = ${n - 1}; d >= 0; d--) {
-    let s = prm[8u + u32(d)];
+    let s = prm[${ROW_META.words}u + u32(d)];
     let i = rem % s;
     rem = rem / s;
-    xo += i * prm[${8 + n}u + u32(d)];
-    yo += i * prm[${8 + 2 * n}u + u32(d)];
+    xo += i * prm[${ROW_META.words + n}u + u32(d)];
+    yo += i * prm[${ROW_META.words + 2 * n}u + u32(d)];
   }
   return vec2<u32>(xo, yo);
 }
@@ -145,24 +155,16 @@ export interface RowConfig {
 
 /** CPU adapters (lavapipe, SwiftShader) pay per invocation: small workgroups are several times faster there. */
 export function isCpuAdapter(dev: Device): boolean {
-  const i = dev.adapterInfo;
-  return /llvmpipe|lavapipe|swiftshader|software/i.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
-}
-
-let override: { wg?: number; subgroups?: boolean } = {};
-/**
- * Tests and benches: force the row workgroup size (32..256, a power of two) and/or turn subgroup reductions
- * off, so every variant can be checked on any adapter. `{}` restores the automatic choice.
- */
-export function setRowTuning(t: { wg?: number; subgroups?: boolean }): void {
-  override = { ...t };
+  return dev.profile.software;
 }
 
 /** Workgroup for rows of R elements: ~16 elements per invocation, 32..256 (32 on CPU adapters). */
 export function rowConfig(dev: Device, R: number): RowConfig {
   let wg = 32;
   if (!isCpuAdapter(dev)) while (wg < 256 && wg * 16 < R) wg *= 2;
-  return { wg: override.wg ?? wg, sg: dev.hasSubgroups && (override.subgroups ?? true) };
+  // dev.tuning.rows: tests and benches force a workgroup size and/or turn subgroup reductions off
+  const t = dev.tuning.rows;
+  return { wg: t?.wg ?? wg, sg: dev.profile.subgroups && (t?.subgroups ?? true) };
 }
 
 /** Pipeline-key suffix of a row config. */
@@ -188,13 +190,13 @@ export function wgslRowArgs(c: RowConfig): string {
  */
 export function wgslRowBegin(c: RowConfig): string {
   return `let wid = wg.x + wg.y * nwg.x;
-  if (wid >= prm[0]) { return; }
+  if (wid >= ${ROW_META.p('rows')}) { return; }
   lid_ = lid;
   ${c.sg ? 'sl_ = sl; ss_ = ss;' : ''}
-  let o = row_offsets(prm[1] + wid);
-  let R = prm[2];
-  let xk = prm[3];
-  let yk = prm[4];`;
+  let o = row_offsets(${ROW_META.p('r0')} + wid);
+  let R = ${ROW_META.p('R')};
+  let xk = ${ROW_META.p('xk')};
+  let yk = ${ROW_META.p('yk')};`;
 }
 
 /** Private ids used by the reduction helpers (declare once per module). */
@@ -250,9 +252,9 @@ export function rowGrid(dev: Device, rows: number): [number, number] {
  * (row offsets), `R`, `xk`.
  */
 export const WGSL_COL_BEGIN = `${WGSL_ELEMENT_MAIN}
-  let o = row_offsets(prm[1] + gi_);
-  let R = prm[2];
-  let xk = prm[3];`;
+  let o = row_offsets(${ROW_META.p('r0')} + gi_);
+  let R = ${ROW_META.p('R')};
+  let xk = ${ROW_META.p('xk')};`;
 
 /**
  * A row-mode kernel module: `enable`, `decls` (bindings and meta), the row helpers and private ids, `helpers`

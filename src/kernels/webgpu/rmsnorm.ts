@@ -3,7 +3,11 @@
 // the weight multiply and the product is rounded to f16 (values still stored as f32).
 import { Tensor } from '../../tensor/tensor.js';
 import { dispatchRows, rowKey, sameShapeRows, wgslReduce, wgslRowKernel } from './reduce.js';
+import { metaLayout } from './meta-layout.js';
 import { bindElements, f32Bits, wgslInput, wgslMeta } from './util.js';
+
+/** Op-specific metadata after the row header (at `E`): eps (f32 bits), the weight's view. */
+const EXTRA = metaLayout(['eps', ['w', ['off', 'stride']]]);
 
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number, halfCast = false): Tensor {
   const dev = x.device!;
@@ -17,12 +21,12 @@ ${wgslInput(1, 'w', weight.dtype)}
 ${wgslMeta(3)}`;
   const pipeline = dev.pipeline(`rmsnorm:${x.dtype}:${weight.dtype}:${halfCast}:${n}:${rowKey(rc)}`, () => wgslRowKernel(rc, n, decls, wgslReduce('s', rc, 'add'), `var p = 0.0;
   for (var k = lid; k < R; k += ${wg}u) { let v = ld_x(o.x + k * xk); p += v * v; }
-  let r = inverseSqrt(wg_s(p) / f32(R) + metaf(${E}u));
+  let r = inverseSqrt(wg_s(p) / f32(R) + metaf(${EXTRA.at('eps', E)}u));
   for (var k = lid; k < R; k += ${wg}u) {
     let h = ${h16('ld_x(o.x + k * xk) * r')};
-    y[o.y + k * yk] = ${h16(`ld_w(prm[${E + 1}u] + k * prm[${E + 2}u]) * h`)};
+    y[o.y + k * yk] = ${h16(`ld_w(${EXTRA.p('w.off', E, true)} + k * ${EXTRA.p('w.stride', E, true)}) * h`)};
   }`));
   const wb = bindElements(weight, weight.offset, weight.span);
-  dispatchRows(dev, pipeline, x, out, L, { mid: [wb.range], extra: [f32Bits(eps), weight.offset - wb.sub, weight.strides[0]] });
+  dispatchRows(dev, pipeline, x, out, L, { mid: [wb.range], extra: EXTRA.write({ eps: f32Bits(eps), w: [weight.offset - wb.sub, weight.strides[0]] }) });
   return out;
 }

@@ -8,6 +8,7 @@ import { ShapeError } from '../../errors.js';
 import type { Device } from '../../tensor/device.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ropeInvFreq, ropeTable } from '../cpu/reduce-rope.js';
+import { metaLayout } from './meta-layout.js';
 import { WGSL_ELEMENT_MAIN, bindElements, f32Bits, grid, newOutput, wgslInput, wgslMeta } from './util.js';
 
 export type RopeLayout = 'bhtd' | 'bthd';
@@ -43,6 +44,16 @@ function table(dev: Device, D: number, theta: number, invFreq: Float32Array, min
   return t;
 }
 
+// Metadata: invocations (read by WGSL_ELEMENT_MAIN), sizes, x (offset in the binding, b/h/t/d strides), y's
+// b/h/t strides, positions (offset, b/t strides), table positions P, then inv_freq (f32 bits) as the tail.
+const M = metaLayout([
+  'threads', 'B', 'H', 'T', 'half',
+  ['x', ['off', 'sb', 'sh', 'st', 'sd']],
+  ['y', ['sb', 'sh', 'st']],
+  ['pos', ['off', 'sb', 'st']],
+  'P',
+]);
+
 /** Logical (b, h, t, d) dims of x and the corresponding strides for a layout. */
 function dims(shape: readonly number[], strides: readonly number[], layout: RopeLayout): { shape: number[]; strides: number[] } {
   const order = layout === 'bhtd' ? [0, 1, 2, 3] : [0, 2, 1, 3];
@@ -69,41 +80,44 @@ export function rope(x: Tensor, positions: Tensor, theta: number, layout: RopeLa
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 ${wgslMeta(4)}
 ${WGSL_ELEMENT_MAIN}
-  let half = prm[4];
+  let half = ${M.p('half')};
   let i = gi_ % half;
   var rest = gi_ / half;
-  let t = rest % prm[3];
-  rest = rest / prm[3];
-  let h = rest % prm[2];
-  let b = rest / prm[2];
-  let p = pos[prm[13] + b * prm[14] + t * prm[15]];
+  let t = rest % ${M.p('T')};
+  rest = rest / ${M.p('T')};
+  let h = rest % ${M.p('H')};
+  let b = rest / ${M.p('H')};
+  let p = pos[${M.p('pos.off')} + b * ${M.p('pos.sb')} + t * ${M.p('pos.st')}];
   var c: f32;
   var s: f32;
-  if (p >= 0 && u32(p) < prm[16]) {
+  if (p >= 0 && u32(p) < ${M.p('P')}) {
     let e = (u32(p) * half + i) * 2u;
     c = tab[e];
     s = tab[e + 1u];
   } else {
-    let a = f32(p) * metaf(17u + i);
+    let a = f32(p) * metaf(${M.words}u + i);
     c = cos(a);
     s = sin(a);
   }
-  let xo = prm[5] + b * prm[6] + h * prm[7] + t * prm[8];
-  let x1 = ld_x(xo + i * prm[9]);
-  let x2 = ld_x(xo + (i + half) * prm[9]);
-  let yo = b * prm[10] + h * prm[11] + t * prm[12];
+  let xo = ${M.p('x.off')} + b * ${M.p('x.sb')} + h * ${M.p('x.sh')} + t * ${M.p('x.st')};
+  let x1 = ld_x(xo + i * ${M.p('x.sd')});
+  let x2 = ld_x(xo + (i + half) * ${M.p('x.sd')});
+  let yo = b * ${M.p('y.sb')} + h * ${M.p('y.sh')} + t * ${M.p('y.st')};
   y[yo + i] = x1 * c - x2 * s;
   y[yo + i + half] = x2 * c + x1 * s;
 }`);
   const xb = bindElements(x, x.offset, x.span);
   const pb = bindElements(positions, positions.offset, positions.span);
-  const meta = [
-    threads, B, H, T, half,
-    x.offset - xb.sub, ...xl.strides,
-    yl.strides[0], yl.strides[1], yl.strides[2],
-    positions.offset - pb.sub, psb, pst,
-    tab.P, ...Array.from(inv, f32Bits),
-  ];
+  const meta = M.write(
+    {
+      threads, B, H, T, half,
+      x: [x.offset - xb.sub, ...xl.strides],
+      y: [yl.strides[0], yl.strides[1], yl.strides[2]],
+      pos: [positions.offset - pb.sub, psb, pst],
+      P: tab.P,
+    },
+    Array.from(inv, f32Bits),
+  );
   dev.dispatch(pipeline, [xb.range, pb.range, { buffer: tab.buffer }, bindElements(out, 0, out.size).range, dev.meta(meta)], ...grid(dev, threads));
   return out;
 }
