@@ -1,6 +1,6 @@
 #!/bin/bash
 # Trains the six demo masks one after the other and releases each.
-cd /work/wt/pretrain
+cd "$(dirname "$0")/../.."  # the repository root
 export XDG_RUNTIME_DIR=/tmp
 for t in ${TASKS:-asr gender beeps tone asr_gender gender_asr}; do
   echo "=== $t $(date +%T)"
