@@ -21,6 +21,7 @@ const COMMANDS: Record<string, Entry> = {
   train: { file: './train.js', summary: 'train an AHAMask (train.py, config.yaml)', gpu: true },
   estimate: { file: './estimate.js', summary: 'computed GPU/host memory for fp16, int8 and q4 LLM weights (-c config.yaml)' },
   kernels: { file: './kernels.js', summary: 'compile the kernel catalog; list (or --out write) every WGSL pipeline', gpu: true },
+  pretrain: { file: './pretrain.js', summary: 'train the demo SALMONN from scratch (-c checkpoints/demo/pretrain.yaml)', gpu: true },
   'demo-data': { file: './demo-data.js', summary: "the demo SALMONN's procedural data set (--out DIR --n N --seed S)" },
 };
 

@@ -695,6 +695,34 @@ export function parseWhisperConfig(json: unknown, file = 'whisper config.json'):
   return c;
 }
 
+/**
+ * The Whisper window from preprocessor_config.json as transformers' WhisperFeatureExtractor reads it: chunk_length
+ * (default 30) x sampling_rate samples, // hop_length frames (the stored n_samples / nb_max_frames are recomputed
+ * by HF, so a file whose stored values disagree is refused). The front-end is fixed (80 mels, n_fft 400, hop 160,
+ * 16 kHz); other values are refused with the field named.
+ */
+export interface WhisperPreprocessorConfig {
+  chunk_length: number;
+  n_samples: number;
+  nb_max_frames: number;
+}
+export function parseWhisperPreprocessorConfig(json: unknown, file = 'whisper preprocessor_config.json'): WhisperPreprocessorConfig {
+  const o = asObject(json, file);
+  const fixed: [string, number][] = [['sampling_rate', 16000], ['hop_length', 160], ['n_fft', 400], ['feature_size', 80]];
+  for (const [k, want] of fixed) {
+    const v = jget<number>(o, file, k, 'int', want);
+    if (v !== want) throw new FormatError(file, `'${k}' is ${v}; only ${want} is supported (Whisper's front-end)`);
+  }
+  const chunk = jget<number>(o, file, 'chunk_length', 'int', 30);
+  if (chunk < 1 || chunk > 30) throw new FormatError(file, `'chunk_length' must be 1..30 seconds, got ${chunk}`);
+  const n_samples = chunk * 16000, nb_max_frames = Math.floor(n_samples / 160);
+  const ns = jget<number>(o, file, 'n_samples', 'int', n_samples);
+  if (ns !== n_samples) throw new FormatError(file, `'n_samples' is ${ns} but chunk_length ${chunk} x 16000 = ${n_samples}`);
+  const nf = jget<number>(o, file, 'nb_max_frames', 'int', nb_max_frames);
+  if (nf !== nb_max_frames) throw new FormatError(file, `'nb_max_frames' is ${nf} but n_samples ${n_samples} // 160 = ${nb_max_frames}`);
+  return { chunk_length: chunk, n_samples, nb_max_frames };
+}
+
 /** BEATsConfig: the checkpoint's 'cfg' dict over the BEATsConfig class defaults. */
 export interface BeatsConfig {
   input_patch_size: number;

@@ -3,8 +3,8 @@
 // A head is on iff sigmoid(logit) >= 0.5, i.e. logit >= 0 (inclusive).
 import { FormatError, ShapeError } from '../errors.js';
 import type { ByteSource } from './bytes.js';
-import { PyOrderedDict, type PyValue } from './pickle.js';
-import { encodeTorchSave, isStoredTensor, openTorch, TensorValue } from './torch.js';
+import type { PyValue } from './pickle.js';
+import { encodeTorchSave, isStoredTensor, openTorch, stateDict, TensorValue } from './torch.js';
 
 export interface MaskLayout {
   nLayers: number;
@@ -148,8 +148,7 @@ export interface MaskCheckpointExtras {
  * with `_metadata`, then any extra top-level keys}, in the torch >= 2.1 zip layout.
  */
 export function encodeMaskCheckpoint(logits: Float32Array, extras: MaskCheckpointExtras = {}, opts: { archiveName?: string } = {}): Uint8Array {
-  const model = new PyOrderedDict([['tensor', new TensorValue('f32', [logits.length], Float32Array.from(logits))]]);
-  model.attrs = new Map([['_metadata', new PyOrderedDict([['', new Map([['version', 1]])]])]]);
+  const model = stateDict([['tensor', new TensorValue('f32', [logits.length], Float32Array.from(logits))]]);
   const root = new Map<string, unknown>([['model', model]]);
   for (const [k, v] of Object.entries(extras)) if (v !== undefined && k !== 'model') root.set(k, v);
   return encodeTorchSave(root, { archiveName: opts.archiveName ?? 'checkpoint' });

@@ -1,7 +1,7 @@
 // safetensors: single files and sharded folders (model.safetensors.index.json). Lazy: only the header is read.
 import { FormatError } from '../errors.js';
 import { joinName, openOwned, readText, type ByteSource, type Directory } from './bytes.js';
-import { LazyTensor, contiguousStrides, DTYPE_SIZE, numelOf, type DType, type StoredTensor } from './torch.js';
+import { LazyTensor, contiguousStrides, DTYPE_SIZE, numelOf, type DType, type StoredTensor, type TensorValue } from './torch.js';
 
 const ST_DTYPES: Record<string, DType> = {
   F32: 'f32', F16: 'f16', BF16: 'bf16', F64: 'f64', I64: 'i64', I32: 'i32', U8: 'u8', BOOL: 'bool',
@@ -149,4 +149,58 @@ export async function openShardedSafetensors(dir: Directory, indexName = 'model.
     throw e;
   }
   return { file: joinName(dir.name, indexName), tensors, metadata: {}, close };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Writing
+
+const ST_NAMES: Partial<Record<DType, string>> = Object.fromEntries(Object.entries(ST_DTYPES).map(([k, v]) => [v, k]));
+
+/**
+ * Encodes tensors as one .safetensors file (as the `safetensors` library writes it): 8-byte little-endian header
+ * length, the JSON header (tensors ordered by dtype size descending then name, `__metadata__` first, padded with
+ * spaces to a multiple of 8), then the raw little-endian data of each tensor back to back.
+ */
+export function encodeSafetensors(tensors: Iterable<[string, TensorValue]>, metadata?: Record<string, string>): Uint8Array {
+  const list = [...tensors];
+  const seen = new Set<string>();
+  for (const [name, t] of list) {
+    if (seen.has(name)) throw new RangeError(`encodeSafetensors: duplicate tensor '${name}'`);
+    if (name === '__metadata__') throw new RangeError("encodeSafetensors: '__metadata__' is not a tensor name");
+    if (!ST_NAMES[t.dtype]) throw new RangeError(`encodeSafetensors: dtype ${t.dtype} of '${name}' is not supported`);
+    seen.add(name);
+  }
+  list.sort((a, b) => DTYPE_SIZE[b[1].dtype] - DTYPE_SIZE[a[1].dtype] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let off = 0;
+  for (const [name, t] of list) {
+    const n = t.data.length * DTYPE_SIZE[t.dtype];
+    header[name] = { dtype: ST_NAMES[t.dtype], shape: t.shape, data_offsets: [off, off + n] };
+    off += n;
+  }
+  let h = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(h.length / 8) * 8;
+  if (padded !== h.length) {
+    const p = new Uint8Array(padded).fill(0x20);
+    p.set(h);
+    h = p;
+  }
+  const out = new Uint8Array(8 + h.length + off);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, h.length % 0x100000000, true);
+  dv.setUint32(4, Math.floor(h.length / 0x100000000), true);
+  out.set(h, 8);
+  let pos = 8 + h.length;
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  for (const [, t] of list) {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    out.set(bytes, pos);
+    if (!le) {
+      const w = DTYPE_SIZE[t.dtype];
+      for (let i = pos; i < pos + bytes.length; i += w) out.subarray(i, i + w).reverse();
+    }
+    pos += bytes.length;
+  }
+  return out;
 }

@@ -427,3 +427,18 @@ export function encodeTorchSave(obj: unknown, opts: TorchSaveOptions = {}): Uint
     { name: `${name}/.data/serialization_id`, data: enc.encode((opts.serializationId ?? randomDigits(40)).slice(0, 40)) },
   ]);
 }
+
+/**
+ * A module's `state_dict()` as torch returns it: an OrderedDict name -> tensor in the given order, with the
+ * `_metadata` attribute (`{'': {'version': 1}}`) that torch.save pickles with it. Compose it into a checkpoint
+ * root (`{'model': stateDict(...)}`) and write that with encodeTorchSave.
+ */
+export function stateDict(entries: Iterable<[string, TensorValue]>): PyOrderedDict {
+  const sd = new PyOrderedDict();
+  for (const [k, t] of entries) {
+    if (sd.has(k)) throw new RangeError(`stateDict: duplicate key '${k}'`);
+    sd.set(k, t);
+  }
+  sd.attrs = new Map([['_metadata', new PyOrderedDict([['', new Map([['version', 1]])]])]]);
+  return sd;
+}

@@ -12,6 +12,24 @@ export const WHISPER_N_MELS = 80;
 export const WHISPER_N_SAMPLES = 480000;
 export const WHISPER_N_FRAMES = 3000;
 const WHISPER_N_BINS = WHISPER_N_FFT / 2 + 1; // 201
+export const WHISPER_SAMPLING_RATE = 16000;
+
+/**
+ * The Whisper input window as HF's WhisperFeatureExtractor derives it from preprocessor_config.json:
+ * n_samples = chunk_length * sampling_rate, nb_max_frames = n_samples // hop_length (30 s: 480000 / 3000).
+ */
+export interface WhisperWindow {
+  chunkLength: number;
+  nSamples: number;
+  nbMaxFrames: number;
+}
+export const WHISPER_WINDOW_30S: WhisperWindow = { chunkLength: 30, nSamples: WHISPER_N_SAMPLES, nbMaxFrames: WHISPER_N_FRAMES };
+
+/** The window of a chunk length in seconds (HF: chunk_length * 16000 samples, // 160 frames). */
+export function whisperWindow(chunkLength: number): WhisperWindow {
+  const nSamples = chunkLength * WHISPER_SAMPLING_RATE;
+  return { chunkLength, nSamples, nbMaxFrames: Math.floor(nSamples / WHISPER_HOP) };
+}
 
 /**
  * Slaney mel filterbank (80 x 201, row-major, float32) exactly as HF 4.28 `get_mel_filters(16000, 400, 80)`
@@ -107,13 +125,13 @@ export function npPadReflect(a: ArrayLike<number>, left: number, right: number):
  * float64 stored as complex64, |X|² in float32, Slaney mel, log10(max(·,1e-10)), max−8 clamp, (x+4)/4,
  * last frame dropped.
  */
-export function whisperLogMel(wav: ArrayLike<number>): Float32Array {
+export function whisperLogMel(wav: ArrayLike<number>, win: WhisperWindow = WHISPER_WINDOW_30S): Float32Array {
   const { W, support, window, fft } = whisperConsts();
-  const N = WHISPER_N_SAMPLES, hop = WHISPER_HOP, half = WHISPER_N_FFT / 2, nFft = WHISPER_N_FFT;
+  const N = win.nSamples, hop = WHISPER_HOP, half = WHISPER_N_FFT / 2, nFft = WHISPER_N_FFT;
   const x = new Float32Array(N);
   const m = Math.min(wav.length, N);
   for (let i = 0; i < m; i++) x[i] = wav[i];
-  const T = WHISPER_N_FRAMES; // frames 0..T-1 (frame T, centred at N, is dropped)
+  const T = win.nbMaxFrames; // frames 0..T-1 (frame T, centred at N, is dropped)
   const nb = WHISPER_N_BINS;
   const re = new Float64Array(nFft), im = new Float64Array(nFft);
   const P = new Float32Array(nb);
@@ -292,10 +310,10 @@ export function beatsFbankBatch(wavs: ArrayLike<number>[]): { data: Float32Array
   return { data, batch: wavs.length, frames, lengths };
 }
 
-/** Whisper features for a batch: (B x 80 x 3000) row-major float32 (each item padded to 30 s independently). */
-export function whisperLogMelBatch(wavs: ArrayLike<number>[]): Float32Array {
-  const per = WHISPER_N_MELS * WHISPER_N_FRAMES;
+/** Whisper features for a batch: (B x 80 x frames) row-major float32 (each item padded to the window independently). */
+export function whisperLogMelBatch(wavs: ArrayLike<number>[], win: WhisperWindow = WHISPER_WINDOW_30S): Float32Array {
+  const per = WHISPER_N_MELS * win.nbMaxFrames;
   const out = new Float32Array(wavs.length * per);
-  wavs.forEach((w, b) => out.set(whisperLogMel(w), b * per));
+  wavs.forEach((w, b) => out.set(whisperLogMel(w, win), b * per));
   return out;
 }

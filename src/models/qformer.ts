@@ -35,15 +35,18 @@ export interface QFormerShape {
   encoderWidth: number;
 }
 
-/** Window kernel and stride in frames: round(frames * seconds / 30) (SALMONN, for a 1500-frame / 30 s input). */
+/**
+ * Window kernel and stride in frames: round(1500 * seconds / 30) as SALMONN writes it (Whisper's 50 frames per
+ * second, whatever the window length); the number of windows comes from the actual frame count.
+ */
 export function windowGeometry(frames: number, secondPerWindow: number, secondStride: number): { kernel: number; stride: number; windows: number } {
   // Python's round() is round-half-to-even.
   const pyRound = (x: number): number => {
     const r = Math.round(x);
     return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
   };
-  const kernel = pyRound((frames * secondPerWindow) / 30);
-  const stride = pyRound((frames * secondStride) / 30);
+  const kernel = pyRound((1500 * secondPerWindow) / 30.0);
+  const stride = pyRound((1500 * secondStride) / 30.0);
   if (kernel < 1 || stride < 1 || kernel > frames) throw new ShapeError(`Q-Former windows: kernel ${kernel} / stride ${stride} frames do not fit ${frames} frames`);
   return { kernel, stride, windows: Math.floor((frames - kernel) / stride) + 1 };
 }

@@ -5,7 +5,7 @@ import { readAll, readText, type ByteSource, type Directory } from '../io/bytes.
 import type { LoadProgress, ProgressCallback, UrlDirectoryOptions } from '../io/directories.js';
 import { openCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import {
-  configKeyError, parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, resolvePath,
+  configKeyError, parseBeatsConfig, parseBertConfig, parseLlamaConfig, parseWhisperConfig, parseWhisperPreprocessorConfig, resolvePath,
   type BeatsConfig, type BertConfig, type DecodeConfig, type GenerateConfig, type LlamaConfig, type SalmonnModelConfig, type Warn, type WhisperConfig,
 } from '../io/config.js';
 import { beatsSpecs, llamaSpecs, mapBeats, mapLlama, mapSalmonn, mapWhisperEncoder, salmonnKeyConfig, salmonnSpecs, whisperEncoderSpecs, type KeySpec, type WeightMap } from '../io/keymaps.js';
@@ -14,7 +14,7 @@ import { argmax, concat, layerNorm, linear } from '../ops/index.js';
 import { Q4_GROUP, llmWeightFormatOf, weightBytes, type LlmWeightFormat } from '../ops/quant.js';
 import { Tensor, fromHost, tidy, zeros } from '../tensor/tensor.js';
 import { BeatsEncoder, beatsValidTokens } from './beats.js';
-import { beatsFbankBatch, whisperLogMel, WHISPER_N_FRAMES, WHISPER_N_MELS } from './features.js';
+import { beatsFbankBatch, whisperLogMel, whisperWindow, WHISPER_N_MELS, WHISPER_WINDOW_30S, type WhisperWindow } from './features.js';
 import { generate as runGenerate, generateOptionsFromConfig, GENERATE_DEFAULTS, type GenerateOptions, type GenerateResult, type StepModel, type TokenEvent } from './generate.js';
 import { Device } from '../tensor/device.js';
 import { pretrainedPlatform, readPretrainedConfig, resolvePretrainedSource, type PretrainedSource } from './pretrained.js';
@@ -75,6 +75,8 @@ export interface SalmonnConfigs {
   bert: BertConfig;
   llama: LlamaConfig;
   model: SalmonnModelConfig;
+  /** The Whisper input window from `<whisper_path>/preprocessor_config.json` (default 30 s). */
+  whisperWindow?: WhisperWindow;
 }
 
 export interface SalmonnArchitecture {
@@ -453,6 +455,10 @@ export class Salmonn {
   get configs(): SalmonnConfigs {
     return this.arch.configs;
   }
+  /** The Whisper input window (preprocessor_config.json; 30 s by default). */
+  get whisperWindow(): WhisperWindow {
+    return this.arch.configs.whisperWindow ?? WHISPER_WINDOW_30S;
+  }
 
   /** Reads the configs the architecture needs (LLM, Whisper, BEATs cfg) without loading any weight. */
   static async readConfigs(fs: Directory, model: SalmonnModelConfig, bert: BertConfig = BERT_BASE_UNCASED): Promise<SalmonnConfigs> {
@@ -469,7 +475,14 @@ export class Salmonn {
         await ck.close();
       }
     }
-    return { whisper, beats, bert, llama, model };
+    let whisperWin = WHISPER_WINDOW_30S;
+    const ppPath = `${model.whisper_path}/preprocessor_config.json`;
+    if (await fs.exists(ppPath)) whisperWin = whisperWindow(parseWhisperPreprocessorConfig(await readJson(fs, ppPath), ppPath).chunk_length);
+    // HF's encoder adds exactly max_source_positions positions after the stride-2 conv
+    if (2 * whisper.max_source_positions !== whisperWin.nbMaxFrames) {
+      throw new FormatError(`${model.whisper_path}/config.json`, `max_source_positions ${whisper.max_source_positions} does not match the feature window of ${ppPath} (nb_max_frames ${whisperWin.nbMaxFrames} / 2 = ${whisperWin.nbMaxFrames / 2})`);
+    }
+    return { whisper, beats, bert, llama, model, whisperWindow: whisperWin };
   }
 
   /** Reads and checks a mask checkpoint against the LLM config: L x (H + 1) entries, else a ShapeError. */
@@ -504,6 +517,12 @@ export class Salmonn {
     if (!bert) {
       const bp = resolvePath(cwd, 'bert-base-uncased/config.json');
       if (await fs.exists(bp)) bert = parseBertConfig(await readJson(fs, bp), bp);
+    }
+    if (!bert && model.ckpt) {
+      // not in the original: a `bert-base-uncased/config.json` beside the SALMONN checkpoint (the demo model ships
+      // its small Q-Former config there, and commands run from the repository root, not from its folder)
+      const bp = `${model.ckpt.replace(/[\\/][^\\/]*$/, '')}/bert-base-uncased/config.json`;
+      if (bp !== `${model.ckpt}/bert-base-uncased/config.json` && (await fs.exists(bp))) bert = parseBertConfig(await readJson(fs, bp), bp);
     }
     const configs = await Salmonn.readConfigs(fs, model, bert ?? BERT_BASE_UNCASED);
     const arch = salmonnArchitecture(configs);
@@ -661,17 +680,20 @@ export class Salmonn {
 
   // ---- stages ------------------------------------------------------------------------------------------
 
-  /** Whisper log-mel (per item, 30 s padding) and BEATs fbank (items zero-padded to the longest, as the collater). */
-  static features(wavs: ArrayLike<number>[]): SpeechFeatures {
+  /**
+   * Whisper log-mel (per item, padded to the model's window: 30 s unless preprocessor_config.json says otherwise)
+   * and BEATs fbank (items zero-padded to the longest, as the collater).
+   */
+  static features(wavs: ArrayLike<number>[], win: WhisperWindow = WHISPER_WINDOW_30S): SpeechFeatures {
     if (wavs.length === 0) throw new AhamaskError('features: empty batch');
-    const per = WHISPER_N_MELS * WHISPER_N_FRAMES;
+    const per = WHISPER_N_MELS * win.nbMaxFrames;
     const logmel = new Float32Array(wavs.length * per);
-    wavs.forEach((w, b) => logmel.set(whisperLogMel(w), b * per));
+    wavs.forEach((w, b) => logmel.set(whisperLogMel(w, win), b * per));
     const fb = beatsFbankBatch(wavs);
     return { batch: wavs.length, logmel, fbank: fb.data, frames: fb.frames, sampleLengths: fb.lengths, paddedSamples: Math.max(...fb.lengths) };
   }
 
-  /** [B, 80, 3000] -> Whisper encoder output [B, 1500, d]. */
+  /** [B, 80, frames] -> Whisper encoder output [B, frames / 2, d] (30 s: 3000 -> 1500). */
   encodeWhisper(logmel: Tensor): Tensor {
     return this.whisper.forward(logmel);
   }
@@ -719,7 +741,8 @@ export class Salmonn {
   /** Waveforms (16 kHz, SALMONN-normalised) -> speech embeddings [B, N, d], releasing encoder buffers on the way. */
   async encodeSpeech(wavs: ArrayLike<number>[], onStage?: StageHook, signal?: AbortSignal): Promise<Tensor> {
     signal?.throwIfAborted();
-    const f = Salmonn.features(wavs);
+    const win = this.whisperWindow;
+    const f = Salmonn.features(wavs, win);
     const B = f.batch;
     const dev = this.target;
     // every live intermediate; on an error or abort all are released
@@ -733,7 +756,7 @@ export class Salmonn {
       signal?.throwIfAborted();
     };
     try {
-      const logmel = hold(fromHost(f.logmel, [B, WHISPER_N_MELS, WHISPER_N_FRAMES], 'f32', dev));
+      const logmel = hold(fromHost(f.logmel, [B, WHISPER_N_MELS, win.nbMaxFrames], 'f32', dev));
       await stage('whisper_logmel', logmel);
       const w = hold(this.encodeWhisper(logmel));
       drop(logmel);
