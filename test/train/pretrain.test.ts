@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { FIXTURE, ROOT } from '../helpers/paths.js';
 import '../../src/autograd/index.js';
 import { getDevice } from '../../src/node/gpu.js';
-import { nodeFileSystem, loadFromConfig } from '../../src/cli/evaluate.js';
-import { NodeTrainFs } from '../../src/cli/train-fs.js';
+import { nodeFileSystem, loadFromConfig, NodeTrainFs } from '../../src/node/index.js';
+import { Tensor } from '../../src/index.js';
 import { parsePretrainConfig, pretrainLr, Pretrainer, type PretrainConfig } from '../../src/train/pretrain.js';
 import { FormatError } from '../../src/errors.js';
 
@@ -97,11 +97,12 @@ test('micro pretraining: the loss falls and the written layout is a SALMONN that
   assert.is(pp.chunk_length, 4);
   assert.is(pp.n_samples, 64000);
   assert.is(pp.nb_max_frames, 400);
-  const { model } = await loadFromConfig(decode, false);
+  const { model } = await loadFromConfig(decode, { cwd: process.cwd() });
   try {
     assert.is(model.configs.whisper.max_source_positions, 200);
     assert.is(model.arch.speechTokens, 8); // 0.5 s windows of 25 frames over 200 frames
-    assert.is(model.llama.p.layers[0].q.dtype, 'f16');
+    const q = model.llama.p.layers[0].q;
+    assert.ok(q instanceof Tensor && q.dtype === 'f16', 'the LLM stays f16');
     assert.is(model.configs.bert.hidden_size, 32); // bert-base-uncased/config.json beside salmonn.pth
   } finally {
     model.dispose();
