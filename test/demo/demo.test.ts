@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEMO_TASKS } from '../../src/demo/tasks.js';
 import { ROOT } from '../helpers/paths.js';
 
@@ -34,7 +35,9 @@ interface DemoJson {
 const tmp = mkdtempSync(join(tmpdir(), 'ahamask-demo-'));
 
 function demo(args: string[]): { json: DemoJson; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'demo', ...args], {
+  // from a folder outside the repo (as a user's shell): tsx by path, demo-out lands in the temp folder
+  const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const r = spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), 'demo', ...args], {
     cwd: tmp, encoding: 'utf8', timeout: 900_000, env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
   });
   assert.is(r.status, 0, `ahamask demo ${args.join(' ')} exited with ${r.status} (${r.signal ?? ''}): ${r.stderr.slice(-2000)}`);
