@@ -6,7 +6,8 @@ import type { AudioInput, ModelInfo, RunResult, TrainStep } from './engine.js';
 import { pickedEntries, type FileProgress } from './model-dir.js';
 
 /** The model the page opens by default (served by `npm run web`; any static host works). */
-export const DEFAULT_MODEL = { base: '/models/tiny/', config: 'decode_config.yaml' };
+// the demo SALMONN (checkpoints/demo) by default; ?model=/models/tiny/ is the test fixture
+export const DEFAULT_MODEL = { base: '/models/demo/', config: 'decode_config.yaml' };
 const PRESETS = [
   { label: 'Demo model (checkpoints/demo)', base: '/models/demo/', config: 'decode_config.yaml' },
   { label: 'Tiny test model (fixture)', base: '/models/tiny/', config: 'decode_config.yaml' },
