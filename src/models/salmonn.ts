@@ -480,7 +480,7 @@ export class Salmonn {
     if (await fs.exists(ppPath)) whisperWin = whisperWindow(parseWhisperPreprocessorConfig(await readJson(fs, ppPath), ppPath).chunk_length);
     // HF's encoder adds exactly max_source_positions positions after the stride-2 conv
     if (2 * whisper.max_source_positions !== whisperWin.nbMaxFrames) {
-      throw new FormatError(`${model.whisper_path}/config.json`, `max_source_positions ${whisper.max_source_positions} does not match the feature window of ${ppPath} (nb_max_frames ${whisperWin.nbMaxFrames} / 2 = ${whisperWin.nbMaxFrames / 2})`);
+      throw new FormatError(`${model.whisper_path}/config.json`, `'max_source_positions' = ${whisper.max_source_positions} does not match the feature window of ${ppPath} (nb_max_frames ${whisperWin.nbMaxFrames} / 2 = ${whisperWin.nbMaxFrames / 2})`);
     }
     return { whisper, beats, bert, llama, model, whisperWindow: whisperWin };
   }
