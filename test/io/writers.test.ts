@@ -161,7 +161,7 @@ test('Salmonn.readConfigs: the window and max_source_positions must agree', asyn
     assert.unreachable('expected a FormatError');
   } catch (e) {
     assert.instance(e, FormatError);
-    assert.match((e as Error).message, /max_source_positions 1500 does not match .*nb_max_frames 400/);
+    assert.match((e as Error).message, /'max_source_positions' = 1500 does not match .*nb_max_frames 400/);
   }
 });
 
