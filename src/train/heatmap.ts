@@ -51,7 +51,7 @@ export function baseName(path: string): string {
 export function trainingHeatmapSvg(logits: ArrayLike<number>, nLayers: number, nHeads: number, opts: { title?: string; history?: HeatmapHistory } = {}): string {
   const L = nLayers, H = nHeads;
   const c = Math.max(6, Math.min(14, Math.floor(560 / (H + 1))));
-  const left = 58, top = 64;
+  const left = 58, top = 76; // room for the title, the subtitle and the head axis title above the tens row
   const gridW = (H + 1) * c, gridH = L * c;
   const hist = opts.history && opts.history.step.length > 0 ? opts.history : undefined;
   const plotW = 260, plotH = Math.max(60, Math.min(120, gridH / 2 - 20));
