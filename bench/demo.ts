@@ -73,6 +73,10 @@ export async function run(ctx: Ctx): Promise<void> {
   const s0 = performance.now();
   const r = spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
   const wall = performance.now() - s0;
-  if (r.status !== 0) process.stderr.write(`bench demo: ahamask demo exited with ${r.status}: ${r.stderr.slice(-400)}\n`);
+  if (r.status !== 0) {
+    // a failed run has no time worth a row (a stale dist/ without the demo command, a missing model)
+    process.stderr.write(`bench demo: ahamask demo exited with ${r.status}: ${(r.stderr || r.stdout).slice(-400)}\n`);
+    return;
+  }
   ctx.report({ kernel: 'ahamask demo (npm start)', shape: '40 clips, cold process', dtype: 'f16 LLM', ...once(wall), note: `target < 60 s; ${existsSync(dist) ? 'dist' : 'tsx'}` });
 }
