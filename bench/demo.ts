@@ -6,16 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEMO_MODEL_DIR, PACKAGE_ROOT } from '../src/cli/demo.js';
+import { DEMO_MODEL_DIR, PACKAGE_ROOT, readClips, readMasks } from '../src/cli/demo.js';
 import { nodeFileSystem } from '../src/node/load.js';
-import { runDemo, type DemoClipAudio } from '../src/demo/run.js';
-import type { DemoClip } from '../src/demo/tasks.js';
-import { loadAudio } from '../src/io/audio.js';
-import { readMaskCheckpoint } from '../src/io/mask.js';
+import { runDemo } from '../src/demo/run.js';
 import { parseDecodeConfig } from '../src/io/config.js';
 import { Salmonn } from '../src/models/salmonn.js';
 import type { Target } from '../src/models/weights.js';
-import { openFile } from '../src/node/files.js';
 import { Ctx, compare, once, timeHost } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,24 +19,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 async function load(target: Target): Promise<Salmonn> {
   const cfg = parseDecodeConfig(readFileSync(join(DEMO_MODEL_DIR, 'decode_config.yaml'), 'utf8'), { file: 'decode_config.yaml', cwd: PACKAGE_ROOT });
   return Salmonn.load({ model: cfg.model, fs: nodeFileSystem(PACKAGE_ROOT), target, cwd: PACKAGE_ROOT, mask: null, warn: () => {} });
-}
-
-async function clips(limit: number): Promise<DemoClipAudio[]> {
-  const dir = join(DEMO_MODEL_DIR, 'data', 'test');
-  const all = (JSON.parse(readFileSync(join(dir, 'clips.json'), 'utf8')) as { clips: DemoClip[] }).clips.slice(0, limit);
-  return Promise.all(all.map(async (c) => {
-    const p = join(dir, 'audio', c.path.split('/').pop()!);
-    return { clip: c, wav: await loadAudio(new Uint8Array(readFileSync(p)), p) };
-  }));
-}
-
-async function masks(): Promise<Map<string, Float32Array>> {
-  const m = new Map<string, Float32Array>();
-  for (const t of ['asr', 'gender', 'beeps', 'tone', 'asr_gender', 'gender_asr']) {
-    const f = join(DEMO_MODEL_DIR, 'masks', t, 'checkpoint.pth');
-    if (existsSync(f)) m.set(t, (await readMaskCheckpoint(await openFile(f))).logits);
-  }
-  return m;
 }
 
 export async function run(ctx: Ctx): Promise<void> {
@@ -51,8 +29,8 @@ export async function run(ctx: Ctx): Promise<void> {
   const t0 = performance.now();
   const model = await load(ctx.dev);
   ctx.report({ kernel: 'demo: Salmonn.load', shape: 'checkpoints/demo', dtype: 'keep', ...once(performance.now() - t0), note: 'one warm-cache run' });
-  const cs = await clips(ctx.quick ? 8 : 40);
-  const ms = await masks();
+  const cs = await readClips(join(DEMO_MODEL_DIR, 'data', 'test'), ctx.quick ? 8 : 40);
+  const ms = await readMasks(DEMO_MODEL_DIR);
   ctx.progress('demo: 6 tasks x 3 ways');
   const reps = ctx.quick ? 1 : 3;
   const ours = await timeHost(() => runDemo(model, cs, { masks: ms }), reps, ctx.quick ? 0 : 1);

@@ -52,7 +52,7 @@ interface Args {
 }
 
 /** clips.json as `ahamask demo-data` writes it; audio is looked up next to it (DIR/audio/<file>). */
-async function readClips(dir: string, limit?: number): Promise<DemoClipAudio[]> {
+export async function readClips(dir: string, limit?: number): Promise<DemoClipAudio[]> {
   const file = join(dir, 'clips.json');
   if (!existsSync(file)) throw new FormatError(file, 'not found (write clips with `ahamask demo-data --out DIR`)');
   let json: { clips?: unknown };
@@ -71,6 +71,16 @@ async function readClips(dir: string, limit?: number): Promise<DemoClipAudio[]> 
     out.push({ clip: c, wav: await loadAudio(await readFileBytes(p), p) });
   }
   return out;
+}
+
+/** The model's masks by task (masks/<task>/checkpoint.pth; a task without one is run two ways). */
+export async function readMasks(modelDir: string): Promise<Map<string, Float32Array>> {
+  const masks = new Map<string, Float32Array>();
+  for (const t of DEMO_TASKS) {
+    const f = join(modelDir, 'masks', t.name, 'checkpoint.pth');
+    if (existsSync(f)) masks.set(t.name, (await readMaskCheckpointFile(f)).logits);
+  }
+  return masks;
 }
 
 const TAG = /^\s*<Speech><SpeechHere><\/Speech>\s*/;
@@ -201,11 +211,7 @@ async function demo(args: Args): Promise<number> {
   try {
     const dataDir = args.data ? resolve(args.data) : join(args.model, 'data', 'test');
     const clips = await readClips(dataDir, args.limit);
-    const masks = new Map<string, Float32Array>();
-    for (const t of DEMO_TASKS) {
-      const f = join(args.model, 'masks', t.name, 'checkpoint.pth');
-      if (existsSync(f)) masks.set(t.name, (await readMaskCheckpointFile(f)).logits);
-    }
+    const masks = await readMasks(args.model);
     const run = quiet ? null : new ProgressBar('running');
     const r = await runDemo(model, clips, {
       masks, instructions: await readInstructions(args.model), generate: { maxNewTokens: cfg.generate?.max_new_tokens ?? 16 },
